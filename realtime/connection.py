@@ -1,0 +1,273 @@
+"""One client connection's protocol state, independent of Channels.
+
+The consumer hands every inbound frame to ClientConnection.handle_text and the
+hub hands every outbound event to deliver(); all replies and events leave
+through one Outbox, so a `subscribed` reply always precedes its replayed events.
+"""
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from redis.exceptions import RedisError
+
+from realtime import history, presence, topics
+from realtime.hub import Hub
+from realtime.outbox import Outbox, TokenBucket
+from realtime.protocol import (
+    CLOSE_SLOW_CONSUMER,
+    ClientFrame,
+    ProtocolError,
+    error_frame,
+    parse_client_frame,
+    reply_frame,
+)
+from realtime.topics import Principal
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Subscription:
+    topic: str
+    kind: topics.TopicKind
+    epoch: str = ""
+    last_offset: int = 0
+    # While a subscribe is replaying history, live frames wait here.
+    held: list[tuple[int, str, str]] | None = field(default_factory=list)
+
+
+class GroupMembership:
+    """Channel-layer group hooks; the consumer supplies real ones."""
+
+    async def add(self, topic: str) -> None:
+        return None
+
+    async def discard(self, topic: str) -> None:
+        return None
+
+
+class ClientConnection:
+    """Protocol state of one WebSocket: subscriptions, offsets, limits."""
+
+    def __init__(
+        self,
+        *,
+        principal: Principal,
+        hub: Hub,
+        send_text: Callable[[str], Awaitable[None]],
+        close: Callable[[int], Coroutine[Any, Any, None]],
+        groups: GroupMembership | None = None,
+    ) -> None:
+        self.id = secrets.token_hex(8)
+        self.principal = principal
+        self._hub = hub
+        self._close = close
+        self._groups = groups or GroupMembership()
+        self._subscriptions: dict[str, Subscription] = {}
+        self._bucket = TokenBucket(
+            settings.REALTIME_CLIENT_RATE, settings.REALTIME_CLIENT_BURST
+        )
+        self._outbox = Outbox(
+            send_text, limit=settings.REALTIME_OUTBOX_LIMIT, on_overflow=self._overflow
+        )
+        self._closed = False
+
+    # --- inbound ---------------------------------------------------------------
+
+    async def handle_text(self, text: str) -> None:
+        """Handle one client text frame; every failure becomes an error frame."""
+        ref: str | int | None = None
+        try:
+            if not self._bucket.allow():
+                raise ProtocolError("rate_limited", "too many frames; slow down")
+            if len(text) * 4 > settings.REALTIME_MAX_FRAME_BYTES and (
+                len(text.encode("utf-8", "surrogatepass"))
+                > settings.REALTIME_MAX_FRAME_BYTES
+            ):
+                raise ProtocolError(
+                    "too_large",
+                    f"frame exceeds {settings.REALTIME_MAX_FRAME_BYTES} bytes",
+                )
+            frame = parse_client_frame(
+                text, max_history=settings.REALTIME_MAX_HISTORY_REQUEST
+            )
+            ref = frame.ref
+            await self._dispatch(frame)
+        except ProtocolError as error:
+            self.send(error_frame(error, ref))
+        except RedisError:
+            logger.warning("redis unavailable for connection %s", self.id)
+            self.send(
+                error_frame(ProtocolError("unavailable", "try again shortly"), ref)
+            )
+        except Exception:
+            logger.exception("frame handler failed for connection %s", self.id)
+            self.send(error_frame(ProtocolError("internal", "server error"), ref))
+
+    def handle_binary(self) -> None:
+        self.send(
+            error_frame(ProtocolError("bad_frame", "binary frames are not supported"))
+        )
+
+    async def _dispatch(self, frame: ClientFrame) -> None:
+        if frame.type == "ping":
+            self.send(reply_frame("pong", frame.ref))
+        elif frame.type == "subscribe":
+            await self.subscribe(frame)
+        elif frame.type == "unsubscribe":
+            await self.unsubscribe(frame)
+        elif frame.type == "publish":
+            await self.publish(frame)
+        elif frame.type == "presence":
+            await self.presence(frame)
+
+    async def subscribe(self, frame: ClientFrame) -> None:
+        assert frame.topic is not None
+        topic = frame.topic
+        kind, match = topics.resolve(topic)
+        if topic in self._subscriptions:
+            raise ProtocolError("bad_frame", "already subscribed", topic=topic)
+        if len(self._subscriptions) >= settings.REALTIME_MAX_SUBSCRIPTIONS:
+            raise ProtocolError(
+                "too_many_subscriptions",
+                f"at most {settings.REALTIME_MAX_SUBSCRIPTIONS} subscriptions",
+                topic=topic,
+            )
+        if not await kind.can_subscribe(self.principal, match):
+            raise ProtocolError("forbidden", "not allowed to subscribe", topic=topic)
+        sub = Subscription(topic=topic, kind=kind)
+        self._subscriptions[topic] = sub
+        try:
+            await self._hub.join(topic, self)
+            await self._groups.add(topic)
+            reply, replay = await self._catch_up(sub, frame)
+        except BaseException:
+            self._subscriptions.pop(topic, None)
+            await self._hub.leave(topic, self)
+            await self._groups.discard(topic)
+            raise
+        self.send(reply)
+        for entry in replay:
+            self.send(entry.frame)
+        held, sub.held = sub.held or [], None
+        for offset, epoch, live_frame in held:
+            self.deliver(topic, offset, epoch, live_frame)
+        if kind.presence:
+            await presence.join(topic, self)
+
+    async def _catch_up(
+        self, sub: Subscription, frame: ClientFrame
+    ) -> tuple[str, list[history.Entry]]:
+        """The `subscribed` reply and the history to replay before live events."""
+        fields: dict[str, Any] = {"topic": sub.topic}
+        replay: list[history.Entry] = []
+        if frame.since is not None:
+            position = await history.read(
+                sub.topic, sub.kind, mode="since", n=frame.since.offset
+            )
+            recovered = history.is_recoverable(position, frame.since)
+            fields["recovered"] = recovered
+            if recovered:
+                replay = position.entries
+            elif frame.history:
+                position = await history.read(
+                    sub.topic, sub.kind, mode="last", n=frame.history
+                )
+                replay = position.entries
+        else:
+            position = await history.read(
+                sub.topic, sub.kind, mode="last", n=frame.history
+            )
+            replay = position.entries
+        sub.epoch = position.epoch
+        sub.last_offset = position.offset
+        fields.update(offset=position.offset, epoch=position.epoch)
+        return reply_frame("subscribed", frame.ref, **fields), replay
+
+    async def unsubscribe(self, frame: ClientFrame) -> None:
+        assert frame.topic is not None
+        if frame.topic not in self._subscriptions:
+            raise ProtocolError("not_subscribed", "not subscribed", topic=frame.topic)
+        await self._drop(frame.topic)
+        self.send(reply_frame("unsubscribed", frame.ref, topic=frame.topic))
+
+    async def _drop(self, topic: str) -> None:
+        sub = self._subscriptions.pop(topic)
+        await self._hub.leave(topic, self)
+        await self._groups.discard(topic)
+        if sub.kind.presence:
+            await presence.leave(topic, self)
+
+    async def publish(self, frame: ClientFrame) -> None:
+        assert frame.topic is not None and frame.event is not None
+        kind, match = topics.resolve(frame.topic)
+        if kind.on_publish is None:
+            raise ProtocolError(
+                "forbidden", "clients may not publish here", topic=frame.topic
+            )
+        await kind.on_publish(self.principal, match, frame.event, frame.data)
+        self.send(reply_frame("ack", frame.ref, topic=frame.topic))
+
+    async def presence(self, frame: ClientFrame) -> None:
+        assert frame.topic is not None
+        sub = self._subscriptions.get(frame.topic)
+        if sub is None:
+            raise ProtocolError("not_subscribed", "subscribe first", topic=frame.topic)
+        if not sub.kind.presence:
+            raise ProtocolError(
+                "bad_topic", "this topic has no presence", topic=frame.topic
+            )
+        members = await presence.members(frame.topic)
+        self.send(
+            reply_frame("presence", frame.ref, topic=frame.topic, members=members)
+        )
+
+    # --- outbound --------------------------------------------------------------
+
+    def send(self, frame: str) -> None:
+        self._outbox.put(frame)
+
+    def deliver(self, topic: str, offset: int, epoch: str, frame: str) -> None:
+        """Queue a live event, dropping what the client already has."""
+        sub = self._subscriptions.get(topic)
+        if sub is None:
+            return
+        if sub.held is not None:
+            sub.held.append((offset, epoch, frame))
+            return
+        if offset:
+            if epoch == sub.epoch and offset <= sub.last_offset:
+                return
+            sub.epoch, sub.last_offset = epoch, offset
+        self._outbox.put(frame)
+
+    def lagged(self, topic: str) -> None:
+        """Tell the client it may have missed events so it resubscribes with since."""
+        error = ProtocolError("lagged", "events may have been missed", topic=topic)
+        self._outbox.put(error_frame(error))
+
+    def _overflow(self) -> None:
+        logger.warning("connection %s is a slow reader; closing", self.id)
+        asyncio.get_running_loop().create_task(self._close(CLOSE_SLOW_CONSUMER))
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    def subscribed_topics(self) -> list[str]:
+        return list(self._subscriptions)
+
+    async def shutdown(self) -> None:
+        """Leave every topic; safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        self._outbox.close()
+        for topic in list(self._subscriptions):
+            try:
+                await self._drop(topic)
+            except RedisError:
+                logger.warning("cleanup of %s failed for %s", topic, self.id)

@@ -1,0 +1,161 @@
+"""The per-process fan-out hub: one Redis pub/sub subscription per topic.
+
+Each server process holds one Hub per event loop. A connection that subscribes
+to a topic registers a Listener here; the hub subscribes to the topic's Redis
+channel once, however many local connections want it, and hands every frame
+that arrives to each local listener as the same pre-encoded text. No channel
+queue, thread hop or JSON encode happens per recipient.
+"""
+
+import asyncio
+import logging
+from typing import Protocol
+
+from django.conf import settings
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+from realtime.push import channel_name
+
+logger = logging.getLogger(__name__)
+
+RECONNECT_DELAY_MAX = 5.0
+
+
+class Listener(Protocol):
+    def deliver(self, topic: str, offset: int, epoch: str, frame: str) -> None:
+        """Take one frame; must not block (queue it and return)."""
+
+    def lagged(self, topic: str) -> None:
+        """Frames for this topic may have been missed; the listener must recover."""
+
+
+class Hub:
+    """Routes frames from Redis pub/sub to this process's listeners."""
+
+    def __init__(self, redis_url: str) -> None:
+        self._client = aioredis.Redis.from_url(
+            redis_url, socket_timeout=None, socket_connect_timeout=2
+        )
+        self._pubsub = self._client.pubsub()
+        self._listeners: dict[str, set[Listener]] = {}
+        self._topic_of_channel: dict[bytes, str] = {}
+        self._ready: dict[str, asyncio.Future[None]] = {}
+        self._reader: asyncio.Task[None] | None = None
+
+    def topic_count(self) -> int:
+        return len(self._listeners)
+
+    def listener_count(self, topic: str) -> int:
+        return len(self._listeners.get(topic, ()))
+
+    async def join(self, topic: str, listener: Listener) -> None:
+        """Start routing a topic's frames to listener; returns once Redis confirms.
+
+        After join returns, every frame published on the topic reaches the
+        listener, so history read afterwards cannot leave a gap.
+        """
+        listeners = self._listeners.get(topic)
+        if listeners is None:
+            listeners = self._listeners[topic] = set()
+            channel = channel_name(topic)
+            self._topic_of_channel[channel.encode()] = topic
+            self._ready[topic] = asyncio.get_running_loop().create_future()
+            try:
+                await self._pubsub.subscribe(channel)
+            except BaseException:
+                self._forget(topic)
+                raise
+            self._ensure_reader()
+        listeners.add(listener)
+        pending = self._ready.get(topic)
+        if pending is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(pending), timeout=10)
+            except BaseException:
+                await self.leave(topic, listener)
+                raise
+
+    async def leave(self, topic: str, listener: Listener) -> None:
+        """Stop routing a topic to listener; unsubscribe when no one is left."""
+        listeners = self._listeners.get(topic)
+        if listeners is None:
+            return
+        listeners.discard(listener)
+        if not listeners:
+            self._forget(topic)
+            try:
+                await self._pubsub.unsubscribe(channel_name(topic))
+            except RedisError:
+                # The connection is gone; it will not resubscribe to a channel
+                # it no longer tracks, so there is nothing left to undo.
+                logger.warning("unsubscribe from %s failed", topic, exc_info=True)
+
+    def _forget(self, topic: str) -> None:
+        self._listeners.pop(topic, None)
+        self._topic_of_channel.pop(channel_name(topic).encode(), None)
+        ready = self._ready.pop(topic, None)
+        if ready is not None and not ready.done():
+            ready.cancel()
+
+    def _ensure_reader(self) -> None:
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=None)
+                delay = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the reader must outlive any fault
+                logger.warning("pub/sub connection lost; reconnecting", exc_info=True)
+                self._all_lagged()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_DELAY_MAX)
+                continue
+            if message is not None:
+                self._route(message)
+
+    def _route(self, message: dict[str, object]) -> None:
+        kind = message["type"]
+        channel = message["channel"]
+        assert isinstance(channel, bytes)
+        topic = self._topic_of_channel.get(channel)
+        if topic is None:
+            return
+        if kind == "subscribe":
+            ready = self._ready.pop(topic, None)
+            if ready is not None and not ready.done():
+                ready.set_result(None)
+            return
+        if kind != "message":
+            return
+        payload = message["data"]
+        assert isinstance(payload, bytes)
+        header, _, frame_bytes = payload.partition(b"\n")
+        offset_text, _, epoch = header.partition(b":")
+        frame = frame_bytes.decode()
+        offset = int(offset_text)
+        epoch_text = epoch.decode()
+        for listener in tuple(self._listeners.get(topic, ())):
+            listener.deliver(topic, offset, epoch_text, frame)
+
+    def _all_lagged(self) -> None:
+        for topic, listeners in self._listeners.items():
+            for listener in tuple(listeners):
+                listener.lagged(topic)
+
+
+_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
+
+
+def get_hub() -> Hub:
+    """The hub of the running event loop (one per server process in practice)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub(settings.REDIS_URL)
+    return hub

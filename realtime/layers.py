@@ -1,0 +1,28 @@
+"""The Redis channel layer, configured to survive connection bursts."""
+
+from typing import Any
+
+from channels_redis.core import RedisChannelLayer
+from redis import asyncio as aioredis
+
+# channels_redis issue 422: with redis-py 8 the default async pool holds 100
+# connections and raises MaxConnectionsError the moment they are all in use, and
+# the default 5 s socket timeout equals the layer's 5 s BZPOPMIN, so idle receives
+# fail with "Timeout reading". 5,000 sockets connecting at once logged thousands
+# of both. A blocking pool makes a burst wait for a connection instead of failing,
+# and a read timeout well above the BZPOPMIN timeout lets idle receives finish.
+SOCKET_TIMEOUT = RedisChannelLayer.brpop_timeout + 10
+POOL_WAIT_TIMEOUT = 20
+
+
+class RealtimeChannelLayer(RedisChannelLayer):
+    """RedisChannelLayer whose pools wait for a free connection instead of raising."""
+
+    def create_pool(self, index: int) -> aioredis.BlockingConnectionPool:
+        host: dict[str, Any] = dict(self.hosts[index])
+        address = host.pop("address")
+        host.setdefault("max_connections", 64)
+        host.setdefault("timeout", POOL_WAIT_TIMEOUT)
+        host.setdefault("socket_timeout", SOCKET_TIMEOUT)
+        host.setdefault("socket_connect_timeout", 5)
+        return aioredis.BlockingConnectionPool.from_url(address, **host)

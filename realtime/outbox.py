@@ -1,0 +1,74 @@
+"""Per-connection outbound queue and inbound rate limit."""
+
+import asyncio
+import collections
+import time
+from collections.abc import Awaitable, Callable
+
+
+class Outbox:
+    """A bounded queue of text frames, written to the socket by one task.
+
+    put() never blocks, so a slow reader cannot stall the hub or other
+    connections; when more than `limit` frames are waiting, on_overflow runs
+    once and later frames are dropped (the connection is being closed).
+    """
+
+    def __init__(
+        self,
+        send: Callable[[str], Awaitable[None]],
+        *,
+        limit: int,
+        on_overflow: Callable[[], None],
+    ) -> None:
+        self._send = send
+        self._limit = limit
+        self._on_overflow = on_overflow
+        self._frames: collections.deque[str] = collections.deque()
+        self._wakeup = asyncio.Event()
+        self._overflowed = False
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def put(self, frame: str) -> None:
+        if self._overflowed:
+            return
+        if len(self._frames) >= self._limit:
+            self._overflowed = True
+            self._frames.clear()
+            self._on_overflow()
+            return
+        self._frames.append(frame)
+        self._wakeup.set()
+
+    def close(self) -> None:
+        self._task.cancel()
+        self._frames.clear()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._frames:
+                await self._send(self._frames.popleft())
+
+
+class TokenBucket:
+    """Allows `rate` actions per second on average and `burst` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self._tokens = float(burst)
+        self._stamp = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False

@@ -1,0 +1,186 @@
+"""The one way to send events to subscribers.
+
+This module is the only code that sends to the channel layer or to Redis
+pub/sub. Everything else (views, tasks, topic handlers, commands) calls
+publish / apublish / publish_on_commit, and every call site has a test that
+checks what a subscriber receives.
+
+A publish runs one Redis script that, atomically: assigns the topic's next
+offset, appends the encoded frame to the topic's history stream, trims the
+history by count and age, and PUBLISHes the frame to the topic's pub/sub channel.
+Because the offset and the PUBLISH happen in one script, every subscriber in
+every process sees a topic's events in offset order. The frame is JSON-encoded
+once here; each server process writes the same text to all its local sockets.
+"""
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
+from realtime import redis_client, topics
+from realtime.protocol import ProtocolError
+
+# KEYS: seq, epoch, log, channel (channel is not a key, but passing it keeps the
+# script cluster-safe). ARGV: frame head, epoch candidate, history size,
+# history ttl ms, meta ttl s, now ms.
+PUBLISH_SCRIPT = """
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[2]
+  redis.call('SET', KEYS[2], epoch)
+  redis.call('SET', KEYS[1], 0)
+  redis.call('DEL', KEYS[3])
+end
+local offset = redis.call('INCR', KEYS[1])
+local frame = ARGV[1] .. ',"offset":' .. offset .. ',"epoch":"' .. epoch .. '"}'
+local size = tonumber(ARGV[3])
+local ttl_ms = tonumber(ARGV[4])
+local now_ms = tonumber(ARGV[6])
+if size > 0 then
+  redis.call('XADD', KEYS[3], 'MAXLEN', size, offset .. '-0', 'f', frame, 't', now_ms)
+  local cutoff = now_ms - ttl_ms
+  local oldest = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 16)
+  local keep_from = nil
+  for _, entry in ipairs(oldest) do
+    if tonumber(entry[2][4]) >= cutoff then break end
+    keep_from = tonumber(string.match(entry[1], '^(%d+)')) + 1
+  end
+  if keep_from then redis.call('XTRIM', KEYS[3], 'MINID', keep_from .. '-0') end
+  redis.call('PEXPIRE', KEYS[3], ttl_ms)
+end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('PUBLISH', KEYS[4], offset .. ':' .. epoch .. '\\n' .. frame)
+return {offset, epoch}
+"""
+
+
+class UnknownTopic(ValueError):
+    """Raised when backend code publishes to a topic no app owns."""
+
+
+@dataclass(frozen=True)
+class Published:
+    """Where an event landed: its offset within the topic, and the epoch.
+
+    Ephemeral events (presence, typing) are not stored and have offset 0.
+    """
+
+    topic: str
+    offset: int
+    epoch: str
+
+
+def channel_name(topic: str) -> str:
+    """The Redis pub/sub channel that carries a topic's frames."""
+    return redis_client.key(topic, "ch")
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(4)
+
+
+def _frame_head(topic: str, event: str, data: Any, ts_ms: int) -> str:
+    """The event frame without its closing brace, for offset and epoch to follow."""
+    encoded_data = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    return (
+        f'{{"type":"event","topic":{json.dumps(topic)},"event":{json.dumps(event)},'
+        f'"data":{encoded_data},"ts":{ts_ms}'
+    )
+
+
+def _prepare(
+    topic: str, event: str, data: Any, ephemeral: bool
+) -> tuple[list[str], list[Any], str | None]:
+    """Keys and args for the publish script, or the whole payload if ephemeral."""
+    try:
+        kind, _match = topics.resolve(topic)
+    except ProtocolError as exc:
+        raise UnknownTopic(exc.message) from exc
+    ts_ms = int(time.time() * 1000)
+    head = _frame_head(topic, event, data, ts_ms)
+    if ephemeral:
+        return [], [], "0:\n" + head + "}"
+    keys = [
+        redis_client.key(topic, "seq"),
+        redis_client.key(topic, "epoch"),
+        redis_client.key(topic, "log"),
+        channel_name(topic),
+    ]
+    args = [
+        head,
+        new_epoch(),
+        kind.effective_history_size,
+        kind.effective_history_ttl * 1000,
+        max(settings.REALTIME_HISTORY_META_TTL, kind.effective_history_ttl),
+        ts_ms,
+    ]
+    return keys, args, None
+
+
+def publish(topic: str, event: str, data: Any, *, ephemeral: bool = False) -> Published:
+    """Send an event to every subscriber of a topic, from sync code.
+
+    Raises UnknownTopic, TypeError/ValueError for data that is not JSON, and
+    redis.RedisError when Redis is unreachable: a failed publish is never silent.
+    """
+    keys, args, payload = _prepare(topic, event, data, ephemeral)
+    client = redis_client.sync_client()
+    if payload is not None:
+        client.publish(channel_name(topic), payload)
+        return Published(topic=topic, offset=0, epoch="")
+    offset, epoch = redis_client.run_script(client, PUBLISH_SCRIPT, keys, args)
+    return Published(topic=topic, offset=int(offset), epoch=_text(epoch))
+
+
+async def apublish(
+    topic: str, event: str, data: Any, *, ephemeral: bool = False
+) -> Published:
+    """Send an event to every subscriber of a topic, from async code."""
+    keys, args, payload = _prepare(topic, event, data, ephemeral)
+    client = redis_client.async_client()
+    if payload is not None:
+        await client.publish(channel_name(topic), payload)
+        return Published(topic=topic, offset=0, epoch="")
+    offset, epoch = await redis_client.arun_script(client, PUBLISH_SCRIPT, keys, args)
+    return Published(topic=topic, offset=int(offset), epoch=_text(epoch))
+
+
+def publish_on_commit(
+    topic: str, event: str, data: Any, *, using: str | None = None
+) -> None:
+    """Publish once the surrounding transaction commits; never if it rolls back.
+
+    Outside a transaction (autocommit) it publishes at once.
+    """
+    topics.resolve(topic)  # fail now, inside the caller's transaction, not later
+    json.dumps(data, allow_nan=False)
+    transaction.on_commit(lambda: publish(topic, event, data), using=using)
+
+
+def group_name(topic: str) -> str:
+    """The channel-layer group every subscriber of a topic joins."""
+    return f"topic.{topic}"
+
+
+def send_to_group(topic: str, message: dict[str, Any]) -> None:
+    """Send a raw channel-layer message to a topic's group, from sync code.
+
+    For control messages that need no offset (e.g. closing a user's sockets);
+    events go through publish so they are stored and ordered.
+    """
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer is configured")
+    async_to_sync(layer.group_send)(group_name(topic), message)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,195 @@
+"""Settings, all read from the environment here and nowhere else (12-factor).
+
+Every variable is listed with its default in `.env.example` and docs/configuration.md.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (see .env.example)."
+        )
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "realtime",
+    "chat",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "realtime.urls"
+ASGI_APPLICATION = "realtime.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The test server runs in another process, so the test database must be a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
+    # WAL lets the server read while a test or worker writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+
+LOGIN_URL = "/admin/login/"
+
+# --- Redis and the channel layer -------------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Every Redis key and channel this server writes starts with this prefix, so
+# several deployments (or test runs) can share one Redis server.
+REALTIME_REDIS_PREFIX = env_str("REALTIME_REDIS_PREFIX", "rt")
+# Largest number of Redis connections one process opens per pool; callers wait
+# for a free connection instead of failing (see realtime/layers.py).
+REALTIME_REDIS_MAX_CONNECTIONS = env_int("REALTIME_REDIS_MAX_CONNECTIONS", 64)
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "realtime.layers.RealtimeChannelLayer",
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "max_connections": REALTIME_REDIS_MAX_CONNECTIONS,
+                }
+            ],
+            "prefix": f"{REALTIME_REDIS_PREFIX}:asgi",
+            "capacity": env_int("REALTIME_CHANNEL_CAPACITY", 1000),
+        },
+    }
+}
+
+# --- The push protocol -------------------------------------------------------------
+
+# Bearer token for POST /api/publish; the endpoint answers 404 while it is empty.
+REALTIME_API_TOKEN = env_str("REALTIME_API_TOKEN")
+# Largest text frame a client may send, in bytes (UTF-8).
+REALTIME_MAX_FRAME_BYTES = env_int("REALTIME_MAX_FRAME_BYTES", 64 * 1024)
+# Inbound frames per second a connection may send (token bucket), and its burst.
+REALTIME_CLIENT_RATE = env_float("REALTIME_CLIENT_RATE", 20.0)
+REALTIME_CLIENT_BURST = env_int("REALTIME_CLIENT_BURST", 40)
+# Frames queued for one connection before it counts as a slow reader and is closed.
+REALTIME_OUTBOX_LIMIT = env_int("REALTIME_OUTBOX_LIMIT", 1000)
+# Topics one connection may be subscribed to at once.
+REALTIME_MAX_SUBSCRIPTIONS = env_int("REALTIME_MAX_SUBSCRIPTIONS", 100)
+# History defaults for topics that declare none: events kept, and seconds kept.
+REALTIME_HISTORY_SIZE = env_int("REALTIME_HISTORY_SIZE", 100)
+REALTIME_HISTORY_TTL = env_int("REALTIME_HISTORY_TTL", 3600)
+# How long a topic's offset counter and epoch outlive its last publish, in seconds.
+REALTIME_HISTORY_META_TTL = env_int("REALTIME_HISTORY_META_TTL", 7 * 24 * 3600)
+# Largest snapshot ("history": N) a subscriber may ask for.
+REALTIME_MAX_HISTORY_REQUEST = env_int("REALTIME_MAX_HISTORY_REQUEST", 500)
+# Presence entries are refreshed every interval and expire after the ttl, so the
+# entries of a crashed process vanish within REALTIME_PRESENCE_TTL seconds.
+REALTIME_PRESENCE_INTERVAL = env_float("REALTIME_PRESENCE_INTERVAL", 5.0)
+REALTIME_PRESENCE_TTL = env_float("REALTIME_PRESENCE_TTL", 15.0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+}
