@@ -40,6 +40,7 @@ class ProtocolError(Exception):
         self.code = code
         self.message = message
         self.topic = topic
+        self.ref: str | int | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,16 @@ def parse_client_frame(text: str, *, max_history: int) -> ClientFrame:
     if not isinstance(raw, dict):
         raise ProtocolError("bad_frame", "frame must be a JSON object")
     ref = _parse_ref(raw)
+    try:
+        return _parse_fields(raw, ref, max_history)
+    except ProtocolError as error:
+        error.ref = ref
+        raise
+
+
+def _parse_fields(
+    raw: dict[str, Any], ref: str | int | None, max_history: int
+) -> ClientFrame:
     frame_type = raw.get("type")
     if not isinstance(frame_type, str):
         raise ProtocolError("bad_frame", "frame needs a string 'type'")
@@ -173,6 +184,7 @@ def encode(frame: dict[str, Any]) -> str:
 
 def error_frame(error: ProtocolError, ref: str | int | None = None) -> str:
     frame: ErrorFrame = {"type": "error", "code": error.code, "message": error.message}
+    ref = ref if ref is not None else error.ref
     if ref is not None:
         frame["ref"] = ref
     if error.topic is not None:

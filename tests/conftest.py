@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -37,11 +38,14 @@ def test_database_url() -> str:
 
 
 def wait_for_http(url: str, timeout: float = 20.0) -> None:
+    """Wait until the server answers HTTP at all (any status counts)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback
                 return
+        except urllib.error.HTTPError:
+            return
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"server at {url} did not start")
@@ -146,3 +150,18 @@ def session_cookie(transactional_db: None):  # type: ignore[no-untyped-def]
         return f"sessionid={client.cookies['sessionid'].value}"
 
     return login
+
+
+@pytest.fixture
+def make_server(django_db_setup: None) -> Iterator[object]:
+    """Start extra server processes with their own settings; stopped after the test."""
+    started: list[ServerProcess] = []
+
+    def make(server: str = "daphne", **env: str) -> ServerProcess:
+        proc = ServerProcess(server=server, env=env).start()
+        started.append(proc)
+        return proc
+
+    yield make
+    for proc in started:
+        proc.stop()
