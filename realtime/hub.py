@@ -42,6 +42,10 @@ class Hub:
         self._topic_of_channel: dict[bytes, str] = {}
         self._ready: dict[str, asyncio.Future[None]] = {}
         self._reader: asyncio.Task[None] | None = None
+        # redis-py's PubSub opens its connection lazily on the first command; two
+        # tasks subscribing at once could each open one, and the reader would
+        # listen on only one of them. Commands therefore go one at a time.
+        self._command_lock = asyncio.Lock()
 
     def topic_count(self) -> int:
         return len(self._listeners)
@@ -62,7 +66,8 @@ class Hub:
             self._topic_of_channel[channel.encode()] = topic
             self._ready[topic] = asyncio.get_running_loop().create_future()
             try:
-                await self._pubsub.subscribe(channel)
+                async with self._command_lock:
+                    await self._pubsub.subscribe(channel)
             except BaseException:
                 self._forget(topic)
                 raise
@@ -85,7 +90,8 @@ class Hub:
         if not listeners:
             self._forget(topic)
             try:
-                await self._pubsub.unsubscribe(channel_name(topic))
+                async with self._command_lock:
+                    await self._pubsub.unsubscribe(channel_name(topic))
             except RedisError:
                 # The connection is gone; it will not resubscribe to a channel
                 # it no longer tracks, so there is nothing left to undo.

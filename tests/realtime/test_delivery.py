@@ -222,3 +222,35 @@ def test_presence_of_a_killed_server_process_vanishes_within_the_bound(
     # slack absorbs a loaded CI machine without hiding entries that never expire.
     assert gone_after < 2.5 + 5.0
     assert "dora" not in {m["name"] for m in members}
+
+
+def test_concurrent_first_subscriptions_in_a_fresh_process_all_receive(make_server):
+    """Regression: concurrent first subscribes once split the hub's pub/sub
+    connection in two, and one topic silently received nothing."""
+    import threading
+
+    fresh = make_server()
+    names = [topic() for _ in range(12)]
+    clients = [fresh.client() for _ in names]
+    barrier = threading.Barrier(len(names))
+
+    def subscribe(client, name):  # type: ignore[no-untyped-def]
+        barrier.wait()
+        client.subscribe(name)
+
+    threads = [
+        threading.Thread(target=subscribe, args=pair)
+        for pair in zip(clients, names, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for name in names:
+        push.publish(name, "n", {"topic": name})
+    try:
+        for client, name in zip(clients, names, strict=True):
+            assert client.events(1)[0]["data"] == {"topic": name}
+    finally:
+        for client in clients:
+            client.close()
