@@ -47,9 +47,18 @@ def start_server(port: int, prefix: str, log_path: Path) -> subprocess.Popen[byt
     bindir = Path(sys.executable).parent
     log = open(log_path, "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [str(bindir / "daphne"), "-b", "127.0.0.1", "-p", str(port),
-         "realtime.asgi:application"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(bindir / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "realtime.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -62,8 +71,12 @@ def start_server(port: int, prefix: str, log_path: Path) -> subprocess.Popen[byt
 
 
 async def open_client(url: str, origin: str, topic: str) -> websockets.ClientConnection:
-    ws = await websockets.connect(url, origin=origin, open_timeout=60,  # type: ignore[arg-type]
-                                  max_queue=None)
+    ws = await websockets.connect(
+        url,
+        origin=origin,  # type: ignore[arg-type]
+        open_timeout=60,
+        max_queue=None,
+    )
     await ws.recv()  # welcome
     await ws.send(json.dumps({"type": "subscribe", "topic": topic, "ref": 1}))
     while json.loads(await ws.recv())["type"] != "subscribed":
