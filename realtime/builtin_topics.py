@@ -5,7 +5,7 @@ from typing import Any
 
 from realtime import push, topics
 from realtime.protocol import ProtocolError
-from realtime.topics import Principal, TopicKind
+from realtime.topics import Principal, PublishRequest, TopicKind
 
 WEEK = 7 * 24 * 3600
 
@@ -14,13 +14,12 @@ async def only_that_user(principal: Principal, match: re.Match[str]) -> bool:
     return principal.user_id is not None and str(principal.user_id) == match["id"]
 
 
-async def publish_as_client(
-    principal: Principal, match: re.Match[str], event: str, data: Any
-) -> None:
+async def publish_as_client(request: PublishRequest) -> dict[str, Any]:
     """Relay a signed-in client's event to all subscribers (Pusher client events)."""
-    if not principal.is_authenticated:
-        raise ProtocolError("forbidden", "sign in to publish", topic=match.string)
-    await push.apublish(match.string, event, data)
+    if not request.principal.is_authenticated:
+        raise ProtocolError("forbidden", "sign in to publish", topic=request.topic)
+    published = await push.apublish(request.topic, request.event, request.data)
+    return {"offset": published.offset}
 
 
 USER = TopicKind(

@@ -210,8 +210,16 @@ class ClientConnection:
             raise ProtocolError(
                 "forbidden", "clients may not publish here", topic=frame.topic
             )
-        await kind.on_publish(self.principal, match, frame.event, frame.data)
-        self.send(reply_frame("ack", frame.ref, topic=frame.topic))
+        request = topics.PublishRequest(
+            principal=self.principal,
+            connection_id=self.id,
+            topic=frame.topic,
+            match=match,
+            event=frame.event,
+            data=frame.data,
+        )
+        extra = await kind.on_publish(request) or {}
+        self.send(reply_frame("ack", frame.ref, topic=frame.topic, **extra))
 
     async def presence(self, frame: ClientFrame) -> None:
         assert frame.topic is not None
@@ -226,6 +234,14 @@ class ClientConnection:
         self.send(
             reply_frame("presence", frame.ref, topic=frame.topic, members=members)
         )
+
+    async def revoke(self, topic: str, *, user_id: int) -> None:
+        """Drop the subscription if this connection belongs to that user."""
+        if self.principal.user_id != user_id or topic not in self._subscriptions:
+            return
+        await self._drop(topic)
+        error = ProtocolError("forbidden", "access to this topic ended", topic=topic)
+        self.send(error_frame(error))
 
     # --- outbound --------------------------------------------------------------
 

@@ -105,6 +105,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         }
         self.connection.send(encode(frame))
 
+    async def realtime_revoke(self, message: dict[str, Any]) -> None:
+        """A user lost access to a topic: drop their subscription to it."""
+        topic, user_id = message.get("topic"), message.get("user_id")
+        if isinstance(topic, str) and isinstance(user_id, int):
+            await self.connection.revoke(topic, user_id=user_id)
+
     async def realtime_close(self, message: dict[str, Any]) -> None:
         """Close this socket on request from another process (e.g. logout)."""
         await self._close_with(int(message.get("code", 4001)))

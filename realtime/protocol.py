@@ -20,6 +20,7 @@ ErrorCode = Literal[
     "too_large",
     "rate_limited",
     "not_subscribed",
+    "invalid",
     "too_many_subscriptions",
     "unavailable",
     "lagged",

@@ -182,5 +182,15 @@ def send_to_group(topic: str, message: dict[str, Any]) -> None:
     async_to_sync(layer.group_send)(group_name(topic), message)
 
 
+def revoke_on_commit(topic: str, *, user_id: int) -> None:
+    """After commit, unsubscribe a user's live connections from a topic.
+
+    Goes to the topic's channel-layer group; each subscribed connection of that
+    user drops the subscription and is sent a `forbidden` error for it.
+    """
+    message = {"type": "realtime.revoke", "topic": topic, "user_id": user_id}
+    transaction.on_commit(lambda: send_to_group(topic, message))
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value

@@ -132,7 +132,9 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 
 # --- Redis and the channel layer -------------------------------------------------
 
@@ -194,3 +196,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# --- Chat --------------------------------------------------------------------------
+
+# Guests (not logged in) may read and post in public rooms.
+CHAT_ALLOW_GUESTS = env_bool("CHAT_ALLOW_GUESTS", True)
+CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 4000)
+# Chat messages per second, and burst, per connection and per user.
+CHAT_RATE = env_float("CHAT_RATE", 5.0)
+CHAT_BURST = env_int("CHAT_BURST", 10)
+# At most one typing notice per user per room in this many seconds.
+CHAT_TYPING_INTERVAL = env_float("CHAT_TYPING_INTERVAL", 2.0)

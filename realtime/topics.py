@@ -36,8 +36,21 @@ class Principal:
         return f"u{self.user_id}" if self.user_id is not None else f"g:{self.name}"
 
 
+@dataclass(frozen=True)
+class PublishRequest:
+    """A client's publish frame, as a topic's on_publish handler sees it."""
+
+    principal: Principal
+    connection_id: str
+    topic: str
+    match: re.Match[str]
+    event: str
+    data: Any
+
+
 SubscribeCheck = Callable[[Principal, re.Match[str]], Awaitable[bool]]
-PublishHandler = Callable[[Principal, re.Match[str], str, Any], Awaitable[None]]
+# Returns extra fields for the ack (e.g. the stored message's id), or None.
+PublishHandler = Callable[[PublishRequest], Awaitable[dict[str, Any] | None]]
 
 
 @dataclass(frozen=True)

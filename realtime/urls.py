@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
-from realtime import views
+from realtime import account_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,5 +10,7 @@ urlpatterns = [
     path("api/publish", views.api_publish, name="api-publish"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/signup/", account_views.signup, name="signup"),
+    path("chat/", include("chat.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,97 @@
+"""Chat business logic: every change to rooms and messages goes through here."""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chat.models import Membership, Message, Room, slug_validator
+from chat.selectors import message_data, room_can_moderate, room_can_read
+from realtime import push
+from realtime.topics import Principal
+
+
+class ChatRefused(Exception):
+    """A chat action that is not allowed or not valid; code is a protocol code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def room_create(
+    *, slug: str, owner: Any, title: str = "", is_private: bool = False
+) -> Room:
+    """Create a room owned by `owner`; ChatRefused for a bad or taken slug."""
+    try:
+        slug_validator(slug)
+    except ValidationError as exc:
+        raise ChatRefused("invalid", exc.messages[0]) from exc
+    try:
+        with transaction.atomic():
+            return Room.objects.create(
+                slug=slug, title=title[:100], is_private=is_private, owner=owner
+            )
+    except IntegrityError as exc:
+        raise ChatRefused("invalid", f"a room named {slug!r} exists") from exc
+
+
+def member_add(*, room: Room, actor: Principal, username: str) -> Membership:
+    if not room_can_moderate(room, actor):
+        raise ChatRefused("forbidden", "only the owner can invite")
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ChatRefused("invalid", f"no user named {username!r}")
+    membership, _created = Membership.objects.get_or_create(room=room, user=user)
+    return membership
+
+
+def member_remove(*, room: Room, actor: Principal, username: str) -> None:
+    """Remove a member and close their live subscription to the room."""
+    if not room_can_moderate(room, actor):
+        raise ChatRefused("forbidden", "only the owner can remove members")
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ChatRefused("invalid", f"no user named {username!r}")
+    Membership.objects.filter(room=room, user=user).delete()
+    if room.is_private:
+        push.revoke_on_commit(room.topic, user_id=user.pk)
+
+
+def message_create(*, room: Room, author: Principal, text: Any) -> Message:
+    """Store a message, then (after commit) publish it to the room's topic.
+
+    Nothing is published unless the row was committed.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ChatRefused("invalid", "message text must be a non-empty string")
+    limit = settings.CHAT_MESSAGE_MAX_CHARS
+    if len(text) > limit:
+        raise ChatRefused("invalid", f"message text is over {limit} characters")
+    if not room_can_read(room, author):
+        raise ChatRefused("forbidden", "you cannot post in this room")
+    with transaction.atomic():
+        message = Message.objects.create(
+            room=room, author_id=author.user_id, author_name=author.name, text=text
+        )
+        push.publish_on_commit(room.topic, "message", message_data(message))
+    return message
+
+
+def message_delete(*, room: Room, message_id: Any, actor: Principal) -> None:
+    """Soft-delete a message (owner or staff); everyone in the room is told."""
+    if not isinstance(message_id, int) or isinstance(message_id, bool):
+        raise ChatRefused("invalid", "id must be a message id")
+    if not room_can_moderate(room, actor):
+        raise ChatRefused("forbidden", "only the room owner or staff can delete")
+    with transaction.atomic():
+        deleted = Message.objects.filter(
+            room=room, pk=message_id, deleted_at__isnull=True
+        ).update(deleted_at=timezone.now())
+        if not deleted:
+            raise ChatRefused("invalid", "no such message in this room")
+        push.publish_on_commit(room.topic, "message.deleted", {"id": message_id})
