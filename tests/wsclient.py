@@ -1,5 +1,6 @@
 """A small blocking WebSocket client for tests, speaking the /ws/ protocol."""
 
+import collections
 import json
 import time
 from typing import Any
@@ -10,6 +11,8 @@ from websockets.sync.client import connect
 class WsClient:
     def __init__(self, url: str, *, origin: str, cookie: str | None = None) -> None:
         headers = {"Cookie": cookie} if cookie else None
+        # Frames that arrived while request() waited for its reply, in order.
+        self._stash: collections.deque[dict[str, Any]] = collections.deque()
         self.ws = connect(
             url, origin=origin, additional_headers=headers, open_timeout=10
         ).__enter__()
@@ -24,6 +27,11 @@ class WsClient:
         self.ws.send(data)
 
     def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        if self._stash:
+            return self._stash.popleft()
+        return self._recv_socket(timeout)
+
+    def _recv_socket(self, timeout: float) -> dict[str, Any]:
         return json.loads(self.ws.recv(timeout=timeout))
 
     def request(self, frame: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
@@ -33,9 +41,10 @@ class WsClient:
         self.send({**frame, "ref": ref})
         deadline = time.monotonic() + timeout
         while True:
-            reply = self.recv(timeout=max(0.01, deadline - time.monotonic()))
+            reply = self._recv_socket(max(0.01, deadline - time.monotonic()))
             if reply.get("ref") == ref:
                 return reply
+            self._stash.append(reply)
 
     def subscribe(self, topic: str, **extra: Any) -> dict[str, Any]:
         reply = self.request({"type": "subscribe", "topic": topic, **extra})
