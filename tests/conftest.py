@@ -57,8 +57,11 @@ class ServerProcess:
     def __init__(self, *, server: str = "daphne", env: dict[str, str] | None = None):
         self.port = free_port()
         self.server = server
+        inherited = {
+            k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+        }
         self.env = {
-            **os.environ,
+            **inherited,
             "DATABASE_URL": test_database_url(),
             "REALTIME_API_TOKEN": API_TOKEN,
             "REALTIME_PRESENCE_INTERVAL": "0.5",

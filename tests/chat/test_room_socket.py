@@ -154,7 +154,9 @@ def test_typing_is_ephemeral_and_throttled(server, make_user, session_cookie):
     assert not Message.objects.filter(room=room).exists()
 
 
-def test_owner_deletes_a_message_and_everyone_is_told(server, make_user, session_cookie):
+def test_owner_deletes_a_message_and_everyone_is_told(
+    server, make_user, session_cookie
+):
     owner, other = make_user("owner"), make_user("other")
     room = new_room(owner)
     with (
@@ -180,9 +182,7 @@ def test_owner_deletes_a_message_and_everyone_is_told(server, make_user, session
 def test_removed_member_loses_the_live_subscription(server, make_user, session_cookie):
     owner, member = make_user("owner"), make_user("member")
     room = new_room(owner, private=True)
-    services.member_add(
-        room=room, actor=_principal(owner), username="member"
-    )
+    services.member_add(room=room, actor=_principal(owner), username="member")
     with server.client(cookie=session_cookie(member)) as m:
         m.subscribe(room.topic)
         services.member_remove(room=room, actor=_principal(owner), username="member")

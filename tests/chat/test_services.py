@@ -22,7 +22,9 @@ def test_lobby_exists_after_migrations():
     assert lobby.is_private is False
 
 
-@pytest.mark.parametrize("slug", ["", "UPPER", "has space", "a" * 51, "ü", "a/b", "<x>"])
+@pytest.mark.parametrize(
+    "slug", ["", "UPPER", "has space", "a" * 51, "ü", "a/b", "<x>"]
+)
 def test_bad_room_slug_is_refused_with_a_clear_error(slug, django_user_model):
     owner = django_user_model.objects.create_user("owner")
     with pytest.raises(services.ChatRefused) as refused:
