@@ -21,8 +21,10 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: Playwright's loop must be gone before other modules' tests,
+    # which run their own event loops (asyncio.run, async_to_sync).
     # Playwright's sync API keeps an event loop running in the test thread; the
     # tests' own ORM calls are still plain sync code, so Django's guard is lifted
     # while the browser is open (in this process only: servers never inherit it).
