@@ -40,23 +40,25 @@ def room_create(
         raise ChatRefused("invalid", f"a room named {slug!r} exists") from exc
 
 
-def member_add(*, room: Room, actor: Principal, username: str) -> Membership:
+def _member_target(room: Room, actor: Principal, username: str) -> Any:
+    """The user an owner is inviting or removing; ChatRefused otherwise."""
     if not room_can_moderate(room, actor):
-        raise ChatRefused("forbidden", "only the owner can invite")
+        raise ChatRefused("forbidden", "only the owner can invite or remove")
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise ChatRefused("invalid", f"no user named {username!r}")
+    return user
+
+
+def member_add(*, room: Room, actor: Principal, username: str) -> Membership:
+    user = _member_target(room, actor, username)
     membership, _created = Membership.objects.get_or_create(room=room, user=user)
     return membership
 
 
 def member_remove(*, room: Room, actor: Principal, username: str) -> None:
     """Remove a member and close their live subscription to the room."""
-    if not room_can_moderate(room, actor):
-        raise ChatRefused("forbidden", "only the owner can remove members")
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise ChatRefused("invalid", f"no user named {username!r}")
+    user = _member_target(room, actor, username)
     Membership.objects.filter(room=room, user=user).delete()
     if room.is_private:
         push.revoke_on_commit(room.topic, user_id=user.pk)

@@ -15,13 +15,14 @@ from typing import Any
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from realtime import history, presence, topics
+from realtime import history, metrics, presence, topics
 from realtime.hub import Hub
 from realtime.outbox import Outbox, TokenBucket
 from realtime.protocol import (
     CLOSE_SLOW_CONSUMER,
     ClientFrame,
     ProtocolError,
+    Since,
     error_frame,
     parse_client_frame,
     reply_frame,
@@ -76,6 +77,7 @@ class ClientConnection:
             send_text, limit=settings.REALTIME_OUTBOX_LIMIT, on_overflow=self._overflow
         )
         self._closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # --- inbound ---------------------------------------------------------------
 
@@ -151,6 +153,7 @@ class ClientConnection:
             await self._hub.leave(topic, self)
             await self._groups.discard(topic)
             raise
+        metrics.SUBSCRIPTIONS.inc()
         self.send(reply)
         for entry in replay:
             self.send(entry.frame)
@@ -198,6 +201,7 @@ class ClientConnection:
 
     async def _drop(self, topic: str) -> None:
         sub = self._subscriptions.pop(topic)
+        metrics.SUBSCRIPTIONS.dec()
         await self._hub.leave(topic, self)
         await self._groups.discard(topic)
         if sub.kind.presence:
@@ -263,12 +267,45 @@ class ClientConnection:
         self._outbox.put(frame)
 
     def lagged(self, topic: str) -> None:
-        """Tell the client it may have missed events so it resubscribes with since."""
-        error = ProtocolError("lagged", "events may have been missed", topic=topic)
-        self._outbox.put(error_frame(error))
+        """Live events may have been missed: refill them from history."""
+        sub = self._subscriptions.get(topic)
+        if sub is None or sub.held is not None:
+            return  # not subscribed, or a catch-up is already running
+        sub.held = []
+        task = asyncio.get_running_loop().create_task(self._refill(sub))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _refill(self, sub: Subscription) -> None:
+        """Replay what history holds after the last offset sent, then resume live.
+
+        When history cannot cover the gap the client gets a `lagged` error for
+        the topic and resubscribes with `since` (and learns recovered: false).
+        """
+        since = Since(offset=sub.last_offset, epoch=sub.epoch)
+        try:
+            position = await history.read(
+                sub.topic, sub.kind, mode="since", n=since.offset
+            )
+            recovered = history.is_recoverable(position, since)
+        except RedisError:
+            recovered, position = False, None
+        if recovered and position is not None:
+            metrics.LAGGED_RECOVERED.inc()
+            for entry in position.entries:
+                self._outbox.put(entry.frame)
+            sub.last_offset = position.offset
+        else:
+            metrics.LAGGED_UNRECOVERABLE.inc()
+            error = ProtocolError("lagged", "events were missed", topic=sub.topic)
+            self._outbox.put(error_frame(error))
+        held, sub.held = sub.held or [], None
+        for offset, epoch, frame in held:
+            self.deliver(sub.topic, offset, epoch, frame)
 
     def _overflow(self) -> None:
         logger.warning("connection %s is a slow reader; closing", self.id)
+        metrics.SLOW_CONSUMER_CLOSES.inc()
         asyncio.get_running_loop().create_task(self._close(CLOSE_SLOW_CONSUMER))
 
     # --- lifecycle ---------------------------------------------------------------
@@ -282,6 +319,8 @@ class ClientConnection:
             return
         self._closed = True
         self._outbox.close()
+        for task in list(self._tasks):
+            task.cancel()
         for topic in list(self._subscriptions):
             try:
                 await self._drop(topic)

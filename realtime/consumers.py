@@ -5,6 +5,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from realtime import metrics
 from realtime.connection import ClientConnection, GroupMembership
 from realtime.hub import get_hub
 from realtime.principals import principal_from_scope
@@ -51,6 +52,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         principal: Principal = await principal_from_scope(self.scope)
         await self.accept()
+        metrics.CONNECTIONS_OPEN.inc()
         self.connection = ClientConnection(
             principal=principal,
             hub=get_hub(),
@@ -83,6 +85,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         connection = getattr(self, "connection", None)
         if connection is not None:
+            metrics.CONNECTIONS_OPEN.dec()
             await connection.shutdown()
 
     async def realtime_event(self, message: dict[str, Any]) -> None:

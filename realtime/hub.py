@@ -9,12 +9,15 @@ queue, thread hop or JSON encode happens per recipient.
 
 import asyncio
 import logging
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from django.conf import settings
 from redis import asyncio as aioredis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from realtime import metrics
 from realtime.push import channel_name
 
 logger = logging.getLogger(__name__)
@@ -27,7 +30,28 @@ class Listener(Protocol):
         """Take one frame; must not block (queue it and return)."""
 
     def lagged(self, topic: str) -> None:
-        """Frames for this topic may have been missed; the listener must recover."""
+        """Frames for this topic may have been missed; refill them from history."""
+
+
+class _WatchedPubSub(PubSub):
+    """A PubSub that reports every re-established connection.
+
+    redis-py reconnects and resubscribes by itself after a dropped connection,
+    without raising: messages published in the gap are silently gone. The hub
+    must know, so its listeners can refill from history.
+    """
+
+    def __init__(self, *args: Any, on_reconnect: Callable[[], None], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._on_reconnect = on_reconnect
+
+    async def on_connect(self, connection: Any) -> None:
+        # Called only when a connection that already had subscriptions is
+        # re-established (the first connection is opened before registering).
+        had_channels = bool(self.channels)
+        await super().on_connect(connection)
+        if had_channels:
+            self._on_reconnect()
 
 
 class Hub:
@@ -35,9 +59,15 @@ class Hub:
 
     def __init__(self, redis_url: str) -> None:
         self._client = aioredis.Redis.from_url(
-            redis_url, socket_timeout=None, socket_connect_timeout=2
+            redis_url,
+            socket_timeout=None,
+            socket_connect_timeout=2,
+            client_name=f"{settings.REALTIME_REDIS_PREFIX}:hub",
         )
-        self._pubsub = self._client.pubsub()
+        self._pubsub = _WatchedPubSub(
+            connection_pool=self._client.connection_pool,
+            on_reconnect=self._reconnected,
+        )
         self._listeners: dict[str, set[Listener]] = {}
         self._topic_of_channel: dict[bytes, str] = {}
         self._ready: dict[str, asyncio.Future[None]] = {}
@@ -118,7 +148,6 @@ class Hub:
                 raise
             except Exception:  # noqa: BLE001 - the reader must outlive any fault
                 logger.warning("pub/sub connection lost; reconnecting", exc_info=True)
-                self._all_lagged()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_DELAY_MAX)
                 continue
@@ -146,10 +175,14 @@ class Hub:
         frame = frame_bytes.decode()
         offset = int(offset_text)
         epoch_text = epoch.decode()
-        for listener in tuple(self._listeners.get(topic, ())):
+        listeners = tuple(self._listeners.get(topic, ()))
+        for listener in listeners:
             listener.deliver(topic, offset, epoch_text, frame)
+        metrics.FRAMES_DELIVERED.inc(len(listeners))
 
-    def _all_lagged(self) -> None:
+    def _reconnected(self) -> None:
+        logger.warning("pub/sub connection re-established; listeners refill")
+        metrics.PUBSUB_RECONNECTS.inc()
         for topic, listeners in self._listeners.items():
             for listener in tuple(listeners):
                 listener.lagged(topic)

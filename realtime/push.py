@@ -24,7 +24,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
-from realtime import redis_client, topics
+from realtime import metrics, redis_client, topics
 from realtime.protocol import ProtocolError
 
 # KEYS: seq, epoch, log, channel (channel is not a key, but passing it keeps the
@@ -137,6 +137,7 @@ def publish(topic: str, event: str, data: Any, *, ephemeral: bool = False) -> Pu
         client.publish(channel_name(topic), payload)
         return Published(topic=topic, offset=0, epoch="")
     offset, epoch = redis_client.run_script(client, PUBLISH_SCRIPT, keys, args)
+    metrics.EVENTS_PUBLISHED.inc()
     return Published(topic=topic, offset=int(offset), epoch=_text(epoch))
 
 
@@ -150,6 +151,7 @@ async def apublish(
         await client.publish(channel_name(topic), payload)
         return Published(topic=topic, offset=0, epoch="")
     offset, epoch = await redis_client.arun_script(client, PUBLISH_SCRIPT, keys, args)
+    metrics.EVENTS_PUBLISHED.inc()
     return Published(topic=topic, offset=int(offset), epoch=_text(epoch))
 
 

@@ -28,16 +28,22 @@ def key(topic: str, suffix: str) -> str:
     return f"{settings.REALTIME_REDIS_PREFIX}:{{{topic}}}:{suffix}"
 
 
+def _pool_options() -> dict[str, Any]:
+    """Callers wait for a free connection rather than fail (see layers.py)."""
+    return {
+        "max_connections": settings.REALTIME_REDIS_MAX_CONNECTIONS,
+        "timeout": POOL_WAIT_TIMEOUT,
+        "socket_timeout": 5,
+        "socket_connect_timeout": 2,
+    }
+
+
 def sync_client() -> redis.Redis:
     """The process's sync client (redis-py resets its pool after a fork)."""
     global _sync_client
     if _sync_client is None:
         pool = redis.BlockingConnectionPool.from_url(
-            settings.REDIS_URL,
-            max_connections=settings.REALTIME_REDIS_MAX_CONNECTIONS,
-            timeout=POOL_WAIT_TIMEOUT,
-            socket_timeout=5,
-            socket_connect_timeout=2,
+            settings.REDIS_URL, **_pool_options()
         )
         _sync_client = redis.Redis(connection_pool=pool, decode_responses=False)
     return _sync_client
@@ -49,11 +55,7 @@ def async_client() -> aioredis.Redis:
     client = _async_clients.get(loop)
     if client is None:
         pool = aioredis.BlockingConnectionPool.from_url(
-            settings.REDIS_URL,
-            max_connections=settings.REALTIME_REDIS_MAX_CONNECTIONS,
-            timeout=POOL_WAIT_TIMEOUT,
-            socket_timeout=5,
-            socket_connect_timeout=2,
+            settings.REDIS_URL, **_pool_options()
         )
         client = aioredis.Redis(connection_pool=pool)
         _async_clients[loop] = client

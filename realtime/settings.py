@@ -25,23 +25,23 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+    return int(_env_number(name, default, int))
 
 
 def env_float(name: str, default: float) -> float:
+    return float(_env_number(name, default, float))
+
+
+def _env_number(name: str, default: float, kind: type[int] | type[float]) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        return kind(raw)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
+        raise ImproperlyConfigured(
+            f"{name} must be a {kind.__name__}, got {raw!r}"
+        ) from exc
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -172,6 +172,8 @@ CHANNEL_LAYERS = {
 
 # Bearer token for POST /api/publish; the endpoint answers 404 while it is empty.
 REALTIME_API_TOKEN = env_str("REALTIME_API_TOKEN")
+# Bearer token for GET /metrics; while empty, only loopback callers get metrics.
+REALTIME_METRICS_TOKEN = env_str("REALTIME_METRICS_TOKEN")
 # Largest text frame a client may send, in bytes (UTF-8).
 REALTIME_MAX_FRAME_BYTES = env_int("REALTIME_MAX_FRAME_BYTES", 64 * 1024)
 # Inbound frames per second a connection may send (token bucket), and its burst.

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
 from realtime import push, redis_client, topics
@@ -72,6 +73,22 @@ def parse_json_body(request: HttpRequest) -> Any:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+LOOPBACK_ADDRESSES = {"127.0.0.1", "::1"}
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics of this process: bearer REALTIME_METRICS_TOKEN when it
+    is set, otherwise loopback callers only."""
+    token = settings.REALTIME_METRICS_TOKEN
+    if token:
+        if not bearer_token_matches(request, token):
+            return json_error(401, "unauthorized", "missing or wrong bearer token")
+    elif request.META.get("REMOTE_ADDR") not in LOOPBACK_ADDRESSES:
+        return json_error(403, "forbidden", "metrics are served to loopback only")
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
 
 @csrf_exempt  # token-authenticated, not cookie-authenticated
