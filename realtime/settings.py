@@ -215,3 +215,43 @@ CHAT_RATE = env_float("CHAT_RATE", 5.0)
 CHAT_BURST = env_int("CHAT_BURST", 10)
 # At most one typing notice per user per room in this many seconds.
 CHAT_TYPING_INTERVAL = env_float("CHAT_TYPING_INTERVAL", 2.0)
+
+# --- Celery (background jobs) -------------------------------------------------------
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = None  # job state lives in the database (dashboard.Job)
+CELERY_TASK_DEFAULT_QUEUE = env_str(
+    "CELERY_TASK_DEFAULT_QUEUE", f"{REALTIME_REDIS_PREFIX}-jobs"
+)
+# A job is acknowledged only after it ran, and put back if its worker dies, so
+# it is never lost; the price is that a job may run twice (jobs are idempotent).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Kombu's own keys (unacked, bindings) get our prefix too.
+    "global_keyprefix": f"{REALTIME_REDIS_PREFIX}:celery:",
+    # A message whose worker vanished without a word is redelivered after this.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+}
+CELERY_TASK_ALWAYS_EAGER = False
+# Extra modules a worker imports (e.g. test-only job kinds).
+CELERY_IMPORTS = env_list("CELERY_IMPORTS", "")
+
+# --- Jobs -----------------------------------------------------------------------------
+
+MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = BASE_DIR / "var" / "mail"
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "realtime@localhost")
+# Jobs retry transient errors this many times, with exponential backoff and jitter.
+JOB_MAX_RETRIES = env_int("JOB_MAX_RETRIES", 4)
+JOB_RETRY_BACKOFF_MAX = env_int("JOB_RETRY_BACKOFF_MAX", 60)
+# Completion callbacks: HMAC-SHA256 key (empty: callbacks refused), and whether
+# private/loopback targets are allowed (off: refused, against SSRF).
+REALTIME_WEBHOOK_SECRET = env_str("REALTIME_WEBHOOK_SECRET")
+REALTIME_WEBHOOK_ALLOW_PRIVATE = env_bool("REALTIME_WEBHOOK_ALLOW_PRIVATE", False)
+REALTIME_WEBHOOK_MAX_ATTEMPTS = env_int("REALTIME_WEBHOOK_MAX_ATTEMPTS", 5)

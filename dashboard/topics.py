@@ -1,0 +1,65 @@
+"""Topic kinds for jobs: `task.<id>` (one job), `jobs.<user id>` and `jobs.all`."""
+
+import re
+
+from channels.db import database_sync_to_async
+
+from dashboard.models import Job
+from realtime import topics
+from realtime.topics import Principal, TopicKind
+
+HOUR = 3600
+
+
+@database_sync_to_async
+def _owns_job(principal: Principal, job_id: str) -> bool:
+    return Job.objects.filter(pk=job_id, owner_id=principal.user_id).exists()
+
+
+async def owner_or_staff(principal: Principal, match: re.Match[str]) -> bool:
+    if principal.is_staff:
+        return True
+    if principal.user_id is None:
+        return False
+    return await _owns_job(principal, match["id"])
+
+
+async def that_user(principal: Principal, match: re.Match[str]) -> bool:
+    return principal.user_id is not None and str(principal.user_id) == match["id"]
+
+
+async def staff_only(principal: Principal, match: re.Match[str]) -> bool:
+    return principal.is_staff
+
+
+TASK = TopicKind(
+    name="task",
+    pattern=re.compile(
+        r"task\.(?P<id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    ),
+    can_subscribe=owner_or_staff,
+    history_size=100,
+    history_ttl=HOUR,
+    description="One job's progress; its owner and staff may subscribe.",
+)
+USER_JOBS = TopicKind(
+    name="jobs",
+    pattern=re.compile(r"jobs\.(?P<id>[0-9]{1,18})"),
+    can_subscribe=that_user,
+    history_size=100,
+    history_ttl=HOUR,
+    description="Updates of every job one user owns.",
+)
+ALL_JOBS = TopicKind(
+    name="jobs.all",
+    pattern=re.compile(r"jobs\.all"),
+    can_subscribe=staff_only,
+    history_size=100,
+    history_ttl=HOUR,
+    description="Updates of every job (staff).",
+)
+
+
+def register_dashboard_topics() -> None:
+    for kind in (TASK, USER_JOBS, ALL_JOBS):
+        topics.register(kind)
