@@ -236,8 +236,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
 }
 CELERY_TASK_ALWAYS_EAGER = False
-# Extra modules a worker imports (e.g. test-only job kinds).
-CELERY_IMPORTS = env_list("CELERY_IMPORTS", "")
+# Extra modules that register job kinds (web and worker import them at start).
+JOB_KIND_MODULES = env_list("JOB_KIND_MODULES", "")
 
 # --- Jobs -----------------------------------------------------------------------------
 

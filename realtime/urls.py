@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from dashboard import urls as dashboard_urls
 from realtime import account_views, views
 
 urlpatterns = [
@@ -13,5 +14,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", account_views.signup, name="signup"),
     path("chat/", include("chat.urls")),
+    path("api/", include(dashboard_urls.api_urlpatterns)),
+    path("dashboard/", include(dashboard_urls.page_urlpatterns)),
     path("admin/", admin.site.urls),
 ]

@@ -67,6 +67,7 @@ class ServerProcess:
             "REALTIME_PRESENCE_INTERVAL": "0.5",
             "REALTIME_PRESENCE_TTL": "2",
             "DJANGO_LOG_LEVEL": "WARNING",
+            "JOB_KIND_MODULES": "tests.dashboard.kinds_for_tests",
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None

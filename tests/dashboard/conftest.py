@@ -12,12 +12,16 @@ import tests.dashboard.kinds_for_tests  # noqa: F401 - test job kinds
 from tests.conftest import ROOT, ServerProcess
 
 
+WEBHOOK_SECRET = "test-webhook-secret"
+
+
 class WorkerProcess:
     def __init__(self, server: ServerProcess) -> None:
         self.env = {
             **server.env,
-            "CELERY_IMPORTS": "tests.dashboard.kinds_for_tests",
             "JOB_RETRY_BACKOFF_MAX": "1",
+            "REALTIME_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "REALTIME_WEBHOOK_ALLOW_PRIVATE": "1",
         }
         self.log_path = ROOT / "var" / f"worker-{server.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
