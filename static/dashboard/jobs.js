@@ -106,10 +106,11 @@ function showParams() {
     ...Object.entries(kind ? kind.params : {}).map(([name, spec]) => {
       const label = el("label", "", `${name} `);
       const input = el("input");
+      if (spec.type === "bool") input.type = "checkbox";
       input.name = name;
       input.dataset.type = spec.type;
       input.placeholder = spec.help || spec.type;
-      input.required = spec.required;
+      input.required = spec.required && spec.type !== "bool";
       label.append(input);
       return label;
     }),
@@ -128,6 +129,10 @@ document.getElementById("start").addEventListener("submit", async (submit) => {
   const errorLine = document.getElementById("start-error");
   const params = {};
   for (const input of paramsBox.querySelectorAll("input")) {
+    if (input.dataset.type === "bool") {
+      if (input.checked) params[input.name] = true;
+      continue;
+    }
     if (input.value === "") continue;
     params[input.name] = ["int", "float"].includes(input.dataset.type) ? Number(input.value) : input.value;
   }

@@ -14,8 +14,7 @@ import pytest
 
 from dashboard import services, webhooks
 from dashboard.models import Job, WebhookDelivery
-from tests.conftest import API_TOKEN, free_port
-from tests.dashboard.conftest import WEBHOOK_SECRET
+from tests.conftest import API_TOKEN, WEBHOOK_SECRET, free_port
 from tests.dashboard.test_jobs import wait_for_state
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -130,3 +130,31 @@ def test_bad_job_requests_are_refused_and_nothing_is_stored(kind, params, code):
         services.start_job(kind, params)
     assert refused.value.code == code
     assert not Job.objects.exists()
+
+
+def test_a_worker_killed_mid_job_is_redelivered_and_completes(
+    server, worker, make_user, session_cookie
+):
+    import os
+    import signal
+
+    owner = make_user("owner")
+    with server.client(cookie=session_cookie(owner)) as client:
+        client.subscribe(f"jobs.{owner.pk}")
+        job, _ = services.start_job(
+            "test_steps", {"steps": 40, "pause": 0.1}, user=owner
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            job.refresh_from_db()
+            if job.current >= 5:
+                break
+            time.sleep(0.05)
+        (child,) = worker.child_pids()
+        os.kill(child, signal.SIGKILL)
+        updates = updates_until_final(client, timeout=60)
+    assert updates[-1]["state"] == "success"
+    assert updates[-1]["attempt"] == 2
+    restarted = [u for u in updates if u["attempt"] == 2 and u["state"] == "started"]
+    assert restarted and restarted[0]["message"] == "attempt 2 of 5"
+    assert wait_for_state(job, "success").result == {"counted": 40}
