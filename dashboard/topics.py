@@ -24,14 +24,6 @@ async def owner_or_staff(principal: Principal, match: re.Match[str]) -> bool:
     return await _owns_job(principal, match["id"])
 
 
-async def that_user(principal: Principal, match: re.Match[str]) -> bool:
-    return principal.user_id is not None and str(principal.user_id) == match["id"]
-
-
-async def staff_only(principal: Principal, match: re.Match[str]) -> bool:
-    return principal.is_staff
-
-
 TASK = TopicKind(
     name="task",
     pattern=re.compile(
@@ -45,7 +37,7 @@ TASK = TopicKind(
 USER_JOBS = TopicKind(
     name="jobs",
     pattern=re.compile(r"jobs\.(?P<id>[0-9]{1,18})"),
-    can_subscribe=that_user,
+    can_subscribe=topics.allow_that_user,
     history_size=100,
     history_ttl=HOUR,
     description="Updates of every job one user owns.",
@@ -53,7 +45,7 @@ USER_JOBS = TopicKind(
 ALL_JOBS = TopicKind(
     name="jobs.all",
     pattern=re.compile(r"jobs\.all"),
-    can_subscribe=staff_only,
+    can_subscribe=topics.allow_staff,
     history_size=100,
     history_ttl=HOUR,
     description="Updates of every job (staff).",

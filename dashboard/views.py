@@ -51,7 +51,11 @@ def authenticate(request: HttpRequest) -> Caller | JsonResponse:
     return Caller(request.user, is_api=False)
 
 
-def _job_for(caller: Caller, job_id: str) -> Job | JsonResponse:
+def authorized_job(request: HttpRequest, job_id: str) -> Job | JsonResponse:
+    """The job, if the caller may see it; otherwise the error response."""
+    caller = authenticate(request)
+    if isinstance(caller, JsonResponse):
+        return caller
     job = Job.objects.filter(pk=job_id).first()
     if job is None or not caller.may_see(job):
         return json_error(404, "not_found", "no such job")
@@ -104,20 +108,14 @@ def jobs(request: HttpRequest) -> JsonResponse:
 @require_GET
 def job_detail(request: HttpRequest, job_id: str) -> JsonResponse:
     """Polling fallback: the job's state as JSON."""
-    caller = authenticate(request)
-    if isinstance(caller, JsonResponse):
-        return caller
-    job = _job_for(caller, job_id)
+    job = authorized_job(request, job_id)
     return job if isinstance(job, JsonResponse) else JsonResponse(job_data(job))
 
 
 @csrf_exempt
 @require_http_methods(["POST"])
 def job_cancel(request: HttpRequest, job_id: str) -> JsonResponse:
-    caller = authenticate(request)
-    if isinstance(caller, JsonResponse):
-        return caller
-    job = _job_for(caller, job_id)
+    job = authorized_job(request, job_id)
     if isinstance(job, JsonResponse):
         return job
     return JsonResponse(job_data(services.cancel_job(job)))
@@ -127,10 +125,7 @@ def job_cancel(request: HttpRequest, job_id: str) -> JsonResponse:
 @require_GET
 def job_result(request: HttpRequest, job_id: str) -> HttpResponse | FileResponse:
     """Download a finished job's result file."""
-    caller = authenticate(request)
-    if isinstance(caller, JsonResponse):
-        return caller
-    job = _job_for(caller, job_id)
+    job = authorized_job(request, job_id)
     if isinstance(job, JsonResponse):
         return job
     relative = (job.result or {}).get("file") if isinstance(job.result, dict) else None

@@ -5,13 +5,9 @@ from typing import Any
 
 from realtime import push, topics
 from realtime.protocol import ProtocolError
-from realtime.topics import Principal, PublishRequest, TopicKind
+from realtime.topics import PublishRequest, TopicKind
 
 WEEK = 7 * 24 * 3600
-
-
-async def only_that_user(principal: Principal, match: re.Match[str]) -> bool:
-    return principal.user_id is not None and str(principal.user_id) == match["id"]
 
 
 async def publish_as_client(request: PublishRequest) -> dict[str, Any]:
@@ -25,7 +21,7 @@ async def publish_as_client(request: PublishRequest) -> dict[str, Any]:
 USER = TopicKind(
     name="user",
     pattern=re.compile(r"user\.(?P<id>[0-9]{1,18})"),
-    can_subscribe=only_that_user,
+    can_subscribe=topics.allow_that_user,
     history_size=100,
     history_ttl=WEEK,
     description="Private events for one user; only that user may subscribe.",
