@@ -1,5 +1,6 @@
 """Chat business logic: every change to rooms and messages goes through here."""
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -10,7 +11,8 @@ from django.utils import timezone
 
 from chat.models import Membership, Message, Room, slug_validator
 from chat.selectors import message_data, room_can_moderate, room_can_read
-from realtime import push
+from realtime import notifications, push
+from realtime.principals import principal_for_user
 from realtime.topics import Principal
 
 
@@ -81,7 +83,30 @@ def message_create(*, room: Room, author: Principal, text: Any) -> Message:
             room=room, author_id=author.user_id, author_name=author.name, text=text
         )
         push.publish_on_commit(room.topic, "message", message_data(message))
+        _notify_mentions(message, author)
     return message
+
+
+MENTION_RE = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
+
+
+def _notify_mentions(message: Message, author: Principal) -> None:
+    """`@name` notifies that user, if they may read the room (not the author)."""
+    names = set(MENTION_RE.findall(message.text))
+    if not names:
+        return
+    room = message.room
+    for user in get_user_model().objects.filter(username__in=names, is_active=True):
+        if user.pk == author.user_id:
+            continue
+        if not room_can_read(room, principal_for_user(user)):
+            continue
+        notifications.notify(
+            user,
+            f"{author.name} mentioned you in #{room.slug}",
+            message.text[:300],
+            url=f"/chat/{room.slug}/",
+        )
 
 
 def message_delete(*, room: Room, message_id: Any, actor: Principal) -> None:

@@ -11,6 +11,7 @@ from dashboard.events import job_publish
 from dashboard.kinds import InvalidParams, get_kind
 from dashboard.models import Job, JobState
 from dashboard.progress import save_job
+from realtime import notifications
 
 
 class JobRefused(Exception):
@@ -140,7 +141,22 @@ def job_finish(
     _after_final(job)
 
 
+FINAL_TITLES = {
+    JobState.SUCCESS: "finished",
+    JobState.FAILURE: "failed",
+    JobState.CANCELLED: "was cancelled",
+}
+
+
 def _after_final(job: Job) -> None:
+    if job.owner_id is not None:
+        notifications.notify(
+            job.owner_id,
+            f"Job {job.kind} {FINAL_TITLES.get(JobState(job.state), job.state)}",
+            job.error.splitlines()[0] if job.error else "",
+            level="error" if job.state == JobState.FAILURE else "success",
+            url="/dashboard/",
+        )
     if job.callback_url:
         from dashboard.tasks import deliver_webhook
 

@@ -1,6 +1,6 @@
 // The chat room page: live messages, history, presence, typing.
 // Everything user-supplied is inserted with textContent, never as HTML.
-import { RealtimeClient } from "../realtime/client.js";
+import { client, showState } from "../realtime/page.js";
 
 const read = (id) => JSON.parse(document.getElementById(id).textContent);
 const slug = read("room-slug");
@@ -131,12 +131,7 @@ function renderTyping() {
   typingLine.textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
 }
 
-const client = new RealtimeClient({
-  onStateChange: (state) => {
-    statusBadge.textContent = state === "connected" ? "connected" : `${state}…`;
-    statusBadge.className = `status ${state}`;
-  },
-});
+showState(statusBadge);
 
 client.subscribe(topic, {
   onSubscribed: () => {
@@ -183,4 +178,3 @@ list.addEventListener("scroll", () => {
 
 addMessages(read("initial-messages"));
 if (rendered.size < 50) olderButton.hidden = true;
-client.connect();

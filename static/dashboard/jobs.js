@@ -1,6 +1,6 @@
 // The jobs dashboard: live progress bars of Celery jobs, start and cancel.
 // Everything from the server is inserted with textContent.
-import { RealtimeClient } from "../realtime/client.js";
+import { client, showState } from "../realtime/page.js";
 
 const read = (id) => JSON.parse(document.getElementById(id).textContent);
 const kinds = read("job-kinds");
@@ -149,12 +149,6 @@ setInterval(() => {
   for (const job of jobs.values()) if (!FINAL.has(job.state)) render(job);
 }, 1000);
 
-const client = new RealtimeClient({
-  onStateChange: (state) => {
-    statusBadge.textContent = state === "connected" ? "live" : `${state}…`;
-    statusBadge.className = `status ${state}`;
-  },
-});
+showState(statusBadge, { connected: "live" });
 // The replayed history brings every job to its latest state at once.
 client.subscribe(jobsTopic, (event) => apply(event.data), { history: 100 });
-client.connect();

@@ -41,6 +41,7 @@ export class RealtimeClient {
     this.backoff = backoff;
     this.pingInterval = pingInterval;
     this.state = States.CLOSED;
+    this.stateListeners = new Set();
     this.topics = new Map(); // topic -> {handlers, offset, epoch, options, subscribed}
     this.pending = new Map(); // ref -> {resolve, reject}
     this.nextRef = 1;
@@ -51,6 +52,7 @@ export class RealtimeClient {
   }
 
   connect() {
+    if (this.wanted) return this;
     this.wanted = true;
     this._open();
     return this;
@@ -105,10 +107,19 @@ export class RealtimeClient {
 
   // --- internals -----------------------------------------------------------
 
+  // Adds a connection-state listener (called now with the current state);
+  // returns a function that removes it.
+  onState(listener) {
+    this.stateListeners.add(listener);
+    listener(this.state);
+    return () => this.stateListeners.delete(listener);
+  }
+
   _setState(state) {
     if (this.state === state) return;
     this.state = state;
     this.onStateChange(state);
+    for (const listener of this.stateListeners) listener(state);
   }
 
   _open() {
