@@ -6,6 +6,7 @@ is never run again, and each job kind makes its own side effects safe to repeat.
 """
 
 import logging
+import time
 import traceback
 
 from celery import Task, shared_task
@@ -96,3 +97,28 @@ def deliver_webhook(self: Task, job_id: str) -> None:
     WebhookDelivery.objects.create(job=job, attempt=attempt, status_code=status)
     if not 200 <= status < 300:
         raise WebhookFailed(f"callback answered {status}")
+
+
+@shared_task(ignore_result=True)
+def sample_charts() -> bool:
+    """Sample the built-in charts; skipped while another run still holds the lock.
+
+    Beat sends this every CHARTS_SAMPLE_INTERVAL with `expires`, so runs that
+    could not start in time are dropped, and the lock stops two from overlapping:
+    a slow Redis or database never piles up work.
+    """
+    from dashboard.charts import sample_builtin_charts
+    from realtime import push, redis_client
+
+    lock = push.stats_key("sampler-lock")
+    token = str(time.monotonic())
+    ttl_ms = int(max(1.0, settings.CHARTS_SAMPLE_INTERVAL * 5) * 1000)
+    client = redis_client.sync_client()
+    if not client.set(lock, token, nx=True, px=ttl_ms):
+        return False
+    try:
+        sample_builtin_charts()
+    finally:
+        if client.get(lock) == token.encode():
+            client.delete(lock)
+    return True

@@ -52,6 +52,20 @@ ALL_JOBS = TopicKind(
 )
 
 
+async def signed_in(principal: Principal, match: re.Match[str]) -> bool:
+    return principal.is_authenticated
+
+
+CHART = TopicKind(
+    name="chart",
+    pattern=re.compile(r"chart\.[A-Za-z0-9_\-]{1,80}"),
+    can_subscribe=signed_in,
+    history_size=300,
+    history_ttl=10 * 60,
+    description="A live time series (charts.record); signed-in users read.",
+)
+
+
 def register_dashboard_topics() -> None:
-    for kind in (TASK, USER_JOBS, ALL_JOBS):
+    for kind in (TASK, USER_JOBS, ALL_JOBS, CHART):
         topics.register(kind)

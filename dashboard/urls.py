@@ -12,4 +12,5 @@ api_urlpatterns = [
 
 page_urlpatterns = [
     path("", views.dashboard_page, name="dashboard"),
+    path("charts/", views.charts_page, name="charts"),
 ]

@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard import services
+from dashboard.charts import chart_definitions
 from dashboard.events import job_data
 from dashboard.kinds import all_kinds
 from dashboard.models import Job
@@ -134,6 +135,12 @@ def job_result(request: HttpRequest, job_id: str) -> HttpResponse | FileResponse
     if path is None or media not in path.parents or not path.is_file():
         return json_error(404, "no_result", "this job has no result file")
     return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+
+
+@login_required
+@require_GET
+def charts_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard/charts.html", {"charts": chart_definitions()})
 
 
 @login_required

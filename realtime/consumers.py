@@ -5,7 +5,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from realtime import metrics
+from realtime import metrics, stats
 from realtime.connection import ClientConnection, GroupMembership
 from realtime.hub import get_hub
 from realtime.principals import principal_from_scope
@@ -53,6 +53,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         principal: Principal = await principal_from_scope(self.scope)
         await self.accept()
         metrics.CONNECTIONS_OPEN.inc()
+        stats.ensure_reporter()
         self.connection = ClientConnection(
             principal=principal,
             hub=get_hub(),

@@ -27,9 +27,10 @@ from django.db import transaction
 from realtime import metrics, redis_client, topics
 from realtime.protocol import ProtocolError
 
-# KEYS: seq, epoch, log, channel (channel is not a key, but passing it keeps the
-# script cluster-safe). ARGV: frame head, epoch candidate, history size,
-# history ttl ms, meta ttl s, now ms.
+# KEYS: seq, epoch, log, channel (not a key, but passing it keeps the script
+# cluster-safe), the global publish counter (for the charts).
+# ARGV: frame head, epoch candidate, history size, history ttl ms, meta ttl s,
+# now ms.
 PUBLISH_SCRIPT = """
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
@@ -58,6 +59,7 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('PUBLISH', KEYS[4], offset .. ':' .. epoch .. '\\n' .. frame)
+redis.call('INCR', KEYS[5])
 return {offset, epoch}
 """
 
@@ -76,6 +78,11 @@ class Published:
     topic: str
     offset: int
     epoch: str
+
+
+def stats_key(name: str) -> str:
+    """Redis key of a server-wide counter (read by the charts sampler)."""
+    return f"{settings.REALTIME_REDIS_PREFIX}:stats:{name}"
 
 
 def channel_name(topic: str) -> str:
@@ -113,6 +120,7 @@ def _prepare(
         redis_client.key(topic, "epoch"),
         redis_client.key(topic, "log"),
         channel_name(topic),
+        stats_key("published"),
     ]
     args = [
         head,
@@ -134,7 +142,10 @@ def publish(topic: str, event: str, data: Any, *, ephemeral: bool = False) -> Pu
     keys, args, payload = _prepare(topic, event, data, ephemeral)
     client = redis_client.sync_client()
     if payload is not None:
-        client.publish(channel_name(topic), payload)
+        with client.pipeline(transaction=False) as pipe:
+            pipe.publish(channel_name(topic), payload)
+            pipe.incr(stats_key("published"))
+            pipe.execute()
         return Published(topic=topic, offset=0, epoch="")
     offset, epoch = redis_client.run_script(client, PUBLISH_SCRIPT, keys, args)
     metrics.EVENTS_PUBLISHED.inc()
@@ -148,7 +159,10 @@ async def apublish(
     keys, args, payload = _prepare(topic, event, data, ephemeral)
     client = redis_client.async_client()
     if payload is not None:
-        await client.publish(channel_name(topic), payload)
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.publish(channel_name(topic), payload)
+            pipe.incr(stats_key("published"))
+            await pipe.execute()
         return Published(topic=topic, offset=0, epoch="")
     offset, epoch = await redis_client.arun_script(client, PUBLISH_SCRIPT, keys, args)
     metrics.EVENTS_PUBLISHED.inc()

@@ -190,6 +190,8 @@ REALTIME_HISTORY_TTL = env_int("REALTIME_HISTORY_TTL", 3600)
 REALTIME_HISTORY_META_TTL = env_int("REALTIME_HISTORY_META_TTL", 7 * 24 * 3600)
 # Largest snapshot ("history": N) a subscriber may ask for.
 REALTIME_MAX_HISTORY_REQUEST = env_int("REALTIME_MAX_HISTORY_REQUEST", 500)
+# How often each server process reports its counts for the charts, in seconds.
+REALTIME_STATS_INTERVAL = env_float("REALTIME_STATS_INTERVAL", 2.0)
 # Presence entries are refreshed every interval and expire after the ttl, so the
 # entries of a crashed process vanish within REALTIME_PRESENCE_TTL seconds.
 REALTIME_PRESENCE_INTERVAL = env_float("REALTIME_PRESENCE_INTERVAL", 5.0)
@@ -255,3 +257,16 @@ JOB_RETRY_BACKOFF_MAX = env_int("JOB_RETRY_BACKOFF_MAX", 60)
 REALTIME_WEBHOOK_SECRET = env_str("REALTIME_WEBHOOK_SECRET")
 REALTIME_WEBHOOK_ALLOW_PRIVATE = env_bool("REALTIME_WEBHOOK_ALLOW_PRIVATE", False)
 REALTIME_WEBHOOK_MAX_ATTEMPTS = env_int("REALTIME_WEBHOOK_MAX_ATTEMPTS", 5)
+
+# --- Live charts ---------------------------------------------------------------------
+
+# How often Celery beat samples the built-in charts, in seconds.
+CHARTS_SAMPLE_INTERVAL = env_float("CHARTS_SAMPLE_INTERVAL", 2.0)
+CELERY_BEAT_SCHEDULE = {
+    "sample-charts": {
+        "task": "dashboard.tasks.sample_charts",
+        "schedule": CHARTS_SAMPLE_INTERVAL,
+        # A run that could not start on time is dropped, never queued up.
+        "options": {"expires": CHARTS_SAMPLE_INTERVAL},
+    }
+}
