@@ -8,6 +8,7 @@ through one Outbox, so a `subscribed` reply always precedes its replayed events.
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from realtime import history, metrics, presence, topics
+from realtime import history, liveness, metrics, presence, topics
 from realtime.hub import Hub
 from realtime.outbox import Outbox, TokenBucket
 from realtime.protocol import (
@@ -78,12 +79,15 @@ class ClientConnection:
         )
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self.last_seen = time.monotonic()
+        liveness.reaper().watch(self)
 
     # --- inbound ---------------------------------------------------------------
 
     async def handle_text(self, text: str) -> None:
         """Handle one client text frame; every failure becomes an error frame."""
         ref: str | int | None = None
+        self.last_seen = time.monotonic()
         try:
             if not self._bucket.allow():
                 raise ProtocolError("rate_limited", "too many frames; slow down")
@@ -112,6 +116,7 @@ class ClientConnection:
             self.send(error_frame(ProtocolError("internal", "server error"), ref))
 
     def handle_binary(self) -> None:
+        self.last_seen = time.monotonic()
         self.send(
             error_frame(ProtocolError("bad_frame", "binary frames are not supported"))
         )
@@ -306,7 +311,13 @@ class ClientConnection:
     def _overflow(self) -> None:
         logger.warning("connection %s is a slow reader; closing", self.id)
         metrics.SLOW_CONSUMER_CLOSES.inc()
-        asyncio.get_running_loop().create_task(self._close(CLOSE_SLOW_CONSUMER))
+        self.close_soon(CLOSE_SLOW_CONSUMER)
+
+    def close_soon(self, code: int) -> None:
+        """Close the socket with a close code, from sync code."""
+        task = asyncio.get_running_loop().create_task(self._close(code))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -318,6 +329,7 @@ class ClientConnection:
         if self._closed:
             return
         self._closed = True
+        liveness.reaper().forget(self)
         self._outbox.close()
         for task in list(self._tasks):
             task.cancel()

@@ -30,6 +30,7 @@ ErrorCode = Literal[
 # Close codes (4000-4999 are the application's; see docs/protocol.md).
 CLOSE_SERVICE_RESTART = 1012
 CLOSE_SLOW_CONSUMER = 4008
+CLOSE_IDLE = 4002
 CLOSE_POLICY = 4003
 
 

@@ -181,6 +181,9 @@ REALTIME_CLIENT_RATE = env_float("REALTIME_CLIENT_RATE", 20.0)
 REALTIME_CLIENT_BURST = env_int("REALTIME_CLIENT_BURST", 40)
 # Frames queued for one connection before it counts as a slow reader and is closed.
 REALTIME_OUTBOX_LIMIT = env_int("REALTIME_OUTBOX_LIMIT", 1000)
+# Seconds without any frame from a client before its connection is closed (4002).
+# The browser client pings every 25 s.
+REALTIME_IDLE_TIMEOUT = env_float("REALTIME_IDLE_TIMEOUT", 60.0)
 # Topics one connection may be subscribed to at once.
 REALTIME_MAX_SUBSCRIPTIONS = env_int("REALTIME_MAX_SUBSCRIPTIONS", 100)
 # History defaults for topics that declare none: events kept, and seconds kept.

@@ -1,0 +1,61 @@
+"""Idle timeout: connections that send nothing for too long are closed.
+
+Browsers ping every 25 s (static/realtime/client.js), so a connection silent
+for REALTIME_IDLE_TIMEOUT seconds is dead or stuck (a laptop lid, a dropped
+NAT mapping); closing it frees its subscriptions and presence entries.
+"""
+
+import asyncio
+import time
+from typing import Protocol
+
+from django.conf import settings
+
+from realtime.protocol import CLOSE_IDLE
+
+
+class Watched(Protocol):
+    last_seen: float
+
+    def close_soon(self, code: int) -> None: ...
+
+
+class IdleReaper:
+    """Checks this process's connections a few times per timeout period."""
+
+    def __init__(self) -> None:
+        self._connections: set[Watched] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def watch(self, connection: Watched) -> None:
+        self._connections.add(connection)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def forget(self, connection: Watched) -> None:
+        self._connections.discard(connection)
+
+    def reap(self) -> int:
+        """Close every connection idle past the timeout; returns how many."""
+        cutoff = time.monotonic() - settings.REALTIME_IDLE_TIMEOUT
+        idle = [c for c in self._connections if c.last_seen < cutoff]
+        for connection in idle:
+            self._connections.discard(connection)
+            connection.close_soon(CLOSE_IDLE)
+        return len(idle)
+
+    async def _run(self) -> None:
+        while self._connections:
+            await asyncio.sleep(max(0.2, settings.REALTIME_IDLE_TIMEOUT / 4))
+            self.reap()
+
+
+_reapers: dict[asyncio.AbstractEventLoop, IdleReaper] = {}
+
+
+def reaper() -> IdleReaper:
+    loop = asyncio.get_running_loop()
+    found = _reapers.get(loop)
+    if found is None:
+        found = _reapers[loop] = IdleReaper()
+    return found

@@ -1,0 +1,38 @@
+"""Connection limits that need their own server settings."""
+
+import time
+import uuid
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_silent_connection_is_closed_after_the_idle_timeout_and_leaves_presence(
+    make_server,
+):
+    server = make_server(REALTIME_IDLE_TIMEOUT="1")
+    topic = f"public.t{uuid.uuid4().hex[:10]}"
+    with server.client() as talker, server.client() as silent:
+        talker.subscribe(topic)
+        silent.subscribe(topic)
+        name = silent.welcome["user"]["name"]
+        deadline = time.monotonic() + 6
+        left, next_ping = None, 0.0
+        while time.monotonic() < deadline and left is None:
+            if time.monotonic() >= next_ping:  # the talker keeps itself alive
+                talker.send({"type": "ping"})
+                next_ping = time.monotonic() + 0.3
+            try:
+                frame = talker.recv(timeout=0.1)
+            except TimeoutError:
+                continue
+            if frame.get("event") == "presence.leave" and frame["data"]["name"] == name:
+                left = frame
+        assert left is not None
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:  # frames queued before the close come first
+                silent.ws.recv(timeout=2)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4002
+        assert talker.request({"type": "ping"})["type"] == "pong"
