@@ -7,5 +7,7 @@ class RealtimeConfig(AppConfig):
 
     def ready(self) -> None:
         from realtime.builtin_topics import register_builtin_topics
+        from realtime.signals import connect_signals
 
         register_builtin_topics()
+        connect_signals()

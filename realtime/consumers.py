@@ -10,7 +10,7 @@ from realtime.connection import ClientConnection, GroupMembership
 from realtime.hub import get_hub
 from realtime.principals import principal_from_scope
 from realtime.protocol import encode
-from realtime.push import group_name
+from realtime.push import group_name, session_group, user_group
 from realtime.topics import Principal
 
 
@@ -51,6 +51,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         principal: Principal = await principal_from_scope(self.scope)
+        await self._join_identity_groups(principal)
         await self.accept()
         metrics.CONNECTIONS_OPEN.inc()
         stats.ensure_reporter()
@@ -88,6 +89,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if connection is not None:
             metrics.CONNECTIONS_OPEN.dec()
             await connection.shutdown()
+        if self.channel_layer is not None:
+            for group in getattr(self, "identity_groups", []):
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def realtime_event(self, message: dict[str, Any]) -> None:
         """A raw channel-layer group_send to a topic's group, passed to the client.
@@ -118,6 +122,18 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def realtime_close(self, message: dict[str, Any]) -> None:
         """Close this socket on request from another process (e.g. logout)."""
         await self._close_with(int(message.get("code", 4001)))
+
+    async def _join_identity_groups(self, principal: Principal) -> None:
+        """Groups through which logout or deactivation closes this socket."""
+        self.identity_groups: list[str] = []
+        if self.channel_layer is None or principal.user_id is None:
+            return
+        self.identity_groups.append(user_group(principal.user_id))
+        session = self.scope.get("session")
+        if session is not None and session.session_key:
+            self.identity_groups.append(session_group(session.session_key))
+        for group in self.identity_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
 
     async def _send_text(self, text: str) -> None:
         await self.send(text_data=text)

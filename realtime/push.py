@@ -13,6 +13,7 @@ every process sees a topic's events in offset order. The frame is JSON-encoded
 once here; each server process writes the same text to all its local sockets.
 """
 
+import hashlib
 import json
 import secrets
 import time
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 
 from realtime import metrics, redis_client, topics
-from realtime.protocol import ProtocolError
+from realtime.protocol import CLOSE_SESSION_ENDED, ProtocolError
 
 # KEYS: seq, epoch, log, channel (not a key, but passing it keeps the script
 # cluster-safe), the global publish counter (for the charts).
@@ -196,6 +197,25 @@ def send_to_group(topic: str, message: dict[str, Any]) -> None:
     if layer is None:
         raise RuntimeError("no channel layer is configured")
     async_to_sync(layer.group_send)(group_name(topic), message)
+
+
+def session_group(session_key: str) -> str:
+    """Channel-layer group of every socket opened with one login session."""
+    digest = hashlib.sha256(session_key.encode()).hexdigest()[:32]
+    return f"session.{digest}"
+
+
+def user_group(user_id: int) -> str:
+    """Channel-layer group of every socket of one user."""
+    return f"user-sockets.{user_id}"
+
+
+def close_connections(group: str, code: int = CLOSE_SESSION_ENDED) -> None:
+    """Close every socket in a channel-layer group (logout, deactivation)."""
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer is configured")
+    async_to_sync(layer.group_send)(group, {"type": "realtime.close", "code": code})
 
 
 def revoke_on_commit(topic: str, *, user_id: int) -> None:

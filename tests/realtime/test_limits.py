@@ -36,3 +36,34 @@ def test_silent_connection_is_closed_after_the_idle_timeout_and_leaves_presence(
                 silent.ws.recv(timeout=2)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4002
         assert talker.request({"type": "ping"})["type"] == "pong"
+
+
+def _closed_code(client) -> int | None:  # type: ignore[no-untyped-def]
+    try:
+        while True:
+            client.ws.recv(timeout=5)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+
+
+def test_logging_out_closes_that_sessions_sockets_only(server, make_user):
+    from django.test import Client
+
+    alice = make_user("alice")
+    browser, phone = Client(), Client()
+    browser.force_login(alice)
+    phone.force_login(alice)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}"
+    other_cookie = f"sessionid={phone.cookies['sessionid'].value}"
+    with server.client(cookie=cookie) as tab, server.client(cookie=other_cookie) as p:
+        assert browser.post("/accounts/logout/").status_code == 302
+        assert _closed_code(tab) == 4001
+        assert p.request({"type": "ping"})["type"] == "pong"
+
+
+def test_deactivating_a_user_closes_their_sockets(server, make_user, session_cookie):
+    bob = make_user("bob")
+    with server.client(cookie=session_cookie(bob)) as socket:
+        bob.is_active = False
+        bob.save()
+        assert _closed_code(socket) == 4001
