@@ -107,7 +107,9 @@ class ClientConnection:
         except ProtocolError as error:
             self.send(error_frame(error, ref))
         except RedisError:
-            logger.warning("redis unavailable for connection %s", self.id)
+            logger.warning(
+                "redis unavailable for connection %s", self.id, exc_info=True
+            )
             self.send(
                 error_frame(ProtocolError("unavailable", "try again shortly"), ref)
             )

@@ -4,6 +4,7 @@ from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from realtime import metrics, stats
 from realtime.connection import ClientConnection, GroupMembership
@@ -21,10 +22,15 @@ class ChannelLayerGroups(GroupMembership):
         self._consumer = consumer
 
     async def add(self, topic: str) -> None:
-        if self._consumer.channel_layer is not None:
-            await self._consumer.channel_layer.group_add(
-                group_name(topic), self._consumer.channel_name
-            )
+        layer = self._consumer.channel_layer
+        if layer is None:
+            return
+        try:
+            await layer.group_add(group_name(topic), self._consumer.channel_name)
+        except RedisConnectionError:
+            # After a Redis restart the pool still holds dead connections; the
+            # failed one is dropped, so one more try gets a fresh connection.
+            await layer.group_add(group_name(topic), self._consumer.channel_name)
 
     async def discard(self, topic: str) -> None:
         if self._consumer.channel_layer is not None:

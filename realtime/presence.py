@@ -181,15 +181,30 @@ class PresenceTracker:
                 del self._entries[topic]
 
     async def refresh(self) -> None:
-        client = redis_client.async_client()
+        """Re-assert every local entry (idempotent: the join script only counts a
+        connection once), so entries lost with a Redis restart come back and
+        their people are announced again."""
         expires = int(time.time() * 1000) + _ttl_ms()
-        async with client.pipeline(transaction=False) as pipe:
-            for topic, connections in self._entries.items():
-                keys = _keys(topic)
-                pipe.zadd(keys[1], {c.id: expires for c in connections}, xx=True)
-                for key in keys:
-                    pipe.pexpire(key, _ttl_ms() * 4)
-            await pipe.execute()
+        rejoined: list[tuple[str, dict[str, Any]]] = []
+        for topic, connections in list(self._entries.items()):
+            for connection in list(connections):
+                entry = _entry(connection)
+                first = await redis_client.arun_script(
+                    redis_client.async_client(),
+                    JOIN_SCRIPT,
+                    _keys(topic),
+                    [
+                        connection.id,
+                        json.dumps(entry),
+                        expires,
+                        entry["key"],
+                        _ttl_ms() * 4,
+                    ],
+                )
+                if first:
+                    rejoined.append((topic, entry))
+        for topic, entry in rejoined:
+            await push.apublish(topic, "presence.join", entry, ephemeral=True)
         for topic in list(self._entries):
             await sweep(topic)
 

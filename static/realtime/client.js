@@ -175,7 +175,15 @@ export class RealtimeClient {
     } else if (entry.options.history) {
       frame.history = entry.options.history;
     }
-    this._request(frame).catch((error) => this._emit(topic, "onError", error));
+    this._request(frame).catch((error) => {
+      // The server could not reach Redis for a moment: try again shortly.
+      if (error && error.code === "unavailable" && this.topics.has(topic)) {
+        const delay = backoffDelay(Math.min(entry.retries = (entry.retries || 0) + 1, 6), this.backoff);
+        setTimeout(() => { if (this.state === States.CONNECTED) this._sendSubscribe(topic); }, delay);
+        return;
+      }
+      this._emit(topic, "onError", error);
+    });
   }
 
   _request(frame) {
