@@ -315,6 +315,9 @@ class ClientConnection:
         metrics.SLOW_CONSUMER_CLOSES.inc()
         self.close_soon(CLOSE_SLOW_CONSUMER)
 
+    async def close_now(self, code: int) -> None:
+        await self._close(code)
+
     def close_soon(self, code: int) -> None:
         """Close the socket with a close code, from sync code."""
         task = asyncio.get_running_loop().create_task(self._close(code))

@@ -6,7 +6,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from realtime import metrics, stats
+from realtime import metrics, shutdown, stats
 from realtime.connection import ClientConnection, GroupMembership
 from realtime.hub import get_hub
 from realtime.principals import principal_from_scope
@@ -61,6 +61,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.accept()
         metrics.CONNECTIONS_OPEN.inc()
         stats.ensure_reporter()
+        shutdown.install()
         self.connection = ClientConnection(
             principal=principal,
             hub=get_hub(),

@@ -19,6 +19,8 @@ class Watched(Protocol):
 
     def close_soon(self, code: int) -> None: ...
 
+    async def close_now(self, code: int) -> None: ...
+
 
 class IdleReaper:
     """Checks this process's connections a few times per timeout period."""
@@ -34,6 +36,9 @@ class IdleReaper:
 
     def forget(self, connection: Watched) -> None:
         self._connections.discard(connection)
+
+    def connections(self) -> list[Watched]:
+        return list(self._connections)
 
     def reap(self) -> int:
         """Close every connection idle past the timeout; returns how many."""
