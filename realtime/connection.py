@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 from realtime import history, liveness, metrics, presence, topics
@@ -106,9 +107,9 @@ class ClientConnection:
             await self._dispatch(frame)
         except ProtocolError as error:
             self.send(error_frame(error, ref))
-        except RedisError:
+        except (RedisError, DatabaseError):
             logger.warning(
-                "redis unavailable for connection %s", self.id, exc_info=True
+                "backend unavailable for connection %s", self.id, exc_info=True
             )
             self.send(
                 error_frame(ProtocolError("unavailable", "try again shortly"), ref)
