@@ -65,8 +65,12 @@ class ClientConnection:
         send_text: Callable[[str], Awaitable[None]],
         close: Callable[[int], Coroutine[Any, Any, None]],
         groups: GroupMembership | None = None,
+        ip: str | None = None,
     ) -> None:
         self.id = secrets.token_hex(8)
+        self.ip = ip
+        # False when the connection limits refused it (nothing to release).
+        self.admitted = True
         self.principal = principal
         self._hub = hub
         self._close = close
@@ -326,6 +330,10 @@ class ClientConnection:
         task.add_done_callback(self._tasks.discard)
 
     # --- lifecycle ---------------------------------------------------------------
+
+    @property
+    def user_id(self) -> int | None:
+        return self.principal.user_id
 
     def subscribed_topics(self) -> list[str]:
         return list(self._subscriptions)

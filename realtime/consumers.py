@@ -6,11 +6,11 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from realtime import metrics, shutdown, stats
+from realtime import connection_limits, metrics, shutdown, stats
 from realtime.connection import ClientConnection, GroupMembership
 from realtime.hub import get_hub
 from realtime.principals import principal_from_scope
-from realtime.protocol import encode
+from realtime.protocol import CLOSE_TOO_MANY_CONNECTIONS, encode
 from realtime.push import group_name, session_group, user_group
 from realtime.topics import Principal
 
@@ -62,13 +62,28 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         metrics.CONNECTIONS_OPEN.inc()
         stats.ensure_reporter()
         shutdown.install()
+        client = self.scope.get("client")
         self.connection = ClientConnection(
             principal=principal,
             hub=get_hub(),
             send_text=self._send_text,
             close=self._close_with,
             groups=ChannelLayerGroups(self),
+            ip=client[0] if client else None,
         )
+        over = await connection_limits.admit(
+            self.connection.id, principal.user_id, self.connection.ip
+        )
+        if over is not None:
+            self.connection.admitted = False
+            refusal = {
+                "type": "error",
+                "code": "too_many_connections",
+                "message": f"too many connections for this {over}",
+            }
+            await self.send(text_data=encode(refusal))
+            await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
+            return
         self.connection.send(
             encode(
                 {
@@ -96,6 +111,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if connection is not None:
             metrics.CONNECTIONS_OPEN.dec()
             await connection.shutdown()
+            if connection.admitted:
+                await connection_limits.release(
+                    connection.id, connection.principal.user_id, connection.ip
+                )
         if self.channel_layer is not None:
             for group in getattr(self, "identity_groups", []):
                 await self.channel_layer.group_discard(group, self.channel_name)

@@ -81,6 +81,7 @@ async def read(topic: str, kind: TopicKind, *, mode: str, n: int) -> Position:
         READ_SCRIPT,
         keys,
         [new_epoch(), meta_ttl, mode, n],
+        idempotent=True,
     )
     return _decode(raw, kind.effective_history_ttl)
 

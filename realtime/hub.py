@@ -22,7 +22,7 @@ from realtime.push import channel_name
 
 logger = logging.getLogger(__name__)
 
-RECONNECT_DELAY_MAX = 5.0
+RECONNECT_DELAY_MAX = 2.0
 
 
 class Listener(Protocol):

@@ -25,4 +25,5 @@ class RealtimeChannelLayer(RedisChannelLayer):
         host.setdefault("timeout", POOL_WAIT_TIMEOUT)
         host.setdefault("socket_timeout", SOCKET_TIMEOUT)
         host.setdefault("socket_connect_timeout", 5)
+        host.setdefault("health_check_interval", 2)
         return aioredis.BlockingConnectionPool.from_url(address, **host)

@@ -6,16 +6,27 @@ NAT mapping); closing it frees its subscriptions and presence entries.
 """
 
 import asyncio
+import logging
 import time
 from typing import Protocol
 
 from django.conf import settings
+from redis.exceptions import RedisError
 
+from realtime import connection_limits
 from realtime.protocol import CLOSE_IDLE
+
+logger = logging.getLogger(__name__)
 
 
 class Watched(Protocol):
     last_seen: float
+    id: str
+    ip: str | None
+    admitted: bool
+
+    @property
+    def user_id(self) -> int | None: ...
 
     def close_soon(self, code: int) -> None: ...
 
@@ -53,6 +64,12 @@ class IdleReaper:
         while self._connections:
             await asyncio.sleep(max(0.2, settings.REALTIME_IDLE_TIMEOUT / 4))
             self.reap()
+            try:
+                await connection_limits.refresh(
+                    [(c.id, c.user_id, c.ip) for c in self._connections if c.admitted]
+                )
+            except RedisError:
+                logger.warning("could not refresh connection counts", exc_info=True)
 
 
 _reapers: dict[asyncio.AbstractEventLoop, IdleReaper] = {}

@@ -100,6 +100,7 @@ async def join(topic: str, connection: "ClientConnection") -> None:
         JOIN_SCRIPT,
         _keys(topic),
         [connection.id, json.dumps(entry), expires, entry["key"], _ttl_ms() * 4],
+        idempotent=True,
     )
     tracker().add(topic, connection)
     if first:
@@ -115,6 +116,7 @@ async def leave(topic: str, connection: "ClientConnection") -> None:
         LEAVE_SCRIPT,
         _keys(topic),
         [connection.id, entry["key"]],
+        idempotent=True,
     )
     if last:
         await push.apublish(topic, "presence.leave", entry, ephemeral=True)
@@ -155,6 +157,7 @@ async def sweep(topic: str) -> int:
         SWEEP_SCRIPT,
         _keys(topic),
         [int(time.time() * 1000)],
+        idempotent=True,
     )
     for raw in gone:
         await push.apublish(topic, "presence.leave", json.loads(raw), ephemeral=True)
@@ -200,6 +203,7 @@ class PresenceTracker:
                         entry["key"],
                         _ttl_ms() * 4,
                     ],
+                    idempotent=True,
                 )
                 if first:
                     rejoined.append((topic, entry))

@@ -20,6 +20,7 @@ ErrorCode = Literal[
     "too_large",
     "rate_limited",
     "not_subscribed",
+    "too_many_connections",
     "invalid",
     "too_many_subscriptions",
     "unavailable",
@@ -32,6 +33,7 @@ CLOSE_SERVICE_RESTART = 1012
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_IDLE = 4002
 CLOSE_SESSION_ENDED = 4001
+CLOSE_TOO_MANY_CONNECTIONS = 4029
 CLOSE_POLICY = 4003
 
 

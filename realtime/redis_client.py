@@ -14,6 +14,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from redis import asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
 _sync_client: redis.Redis | None = None
@@ -35,6 +36,9 @@ def _pool_options() -> dict[str, Any]:
         "timeout": POOL_WAIT_TIMEOUT,
         "socket_timeout": 5,
         "socket_connect_timeout": 2,
+        # A connection idle this long is PINGed before use, so connections left
+        # dead by a Redis restart are replaced instead of failing a command.
+        "health_check_interval": 2,
     }
 
 
@@ -77,9 +81,30 @@ def run_script(
 
 
 async def arun_script(
+    client: aioredis.Redis,
+    script: str,
+    keys: list[str],
+    args: list[Any],
+    *,
+    idempotent: bool = False,
+) -> Any:
+    """EVALSHA a Lua script from async code, loading it on the first NOSCRIPT.
+
+    An idempotent script is tried once more on a connection error: after a Redis
+    restart the pool can hand out a dead connection, which the failure discards.
+    A publish is never retried (it could run twice).
+    """
+    try:
+        return await _evalsha_or_load(client, script, keys, args)
+    except RedisConnectionError:
+        if not idempotent:
+            raise
+        return await _evalsha_or_load(client, script, keys, args)
+
+
+async def _evalsha_or_load(
     client: aioredis.Redis, script: str, keys: list[str], args: list[Any]
 ) -> Any:
-    """EVALSHA a Lua script from async code, loading it on the first NOSCRIPT."""
     try:
         return await client.evalsha(_sha(script), len(keys), *keys, *args)
     except NoScriptError:

@@ -203,6 +203,11 @@ REALTIME_OUTBOX_LIMIT = env_int("REALTIME_OUTBOX_LIMIT", 1000)
 # Seconds without any frame from a client before its connection is closed (4002).
 # The browser client pings every 25 s.
 REALTIME_IDLE_TIMEOUT = env_float("REALTIME_IDLE_TIMEOUT", 60.0)
+# Open connections per signed-in user and per client IP, across all processes;
+# over the limit a new connection is closed with 4029. Behind a proxy, run the
+# server with proxy headers on (daphne --proxy-headers) so the IP is the client's.
+REALTIME_MAX_CONNECTIONS_PER_USER = env_int("REALTIME_MAX_CONNECTIONS_PER_USER", 20)
+REALTIME_MAX_CONNECTIONS_PER_IP = env_int("REALTIME_MAX_CONNECTIONS_PER_IP", 200)
 # Topics one connection may be subscribed to at once.
 REALTIME_MAX_SUBSCRIPTIONS = env_int("REALTIME_MAX_SUBSCRIPTIONS", 100)
 # History defaults for topics that declare none: events kept, and seconds kept.

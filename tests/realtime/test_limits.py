@@ -67,3 +67,39 @@ def test_deactivating_a_user_closes_their_sockets(server, make_user, session_coo
         bob.is_active = False
         bob.save()
         assert _closed_code(socket) == 4001
+
+
+def refused(server, cookie: str | None) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from websockets.sync.client import connect
+
+    headers = {"Cookie": cookie} if cookie else None
+    with connect(server.ws_url, origin=server.http, additional_headers=headers) as ws:
+        assert json.loads(ws.recv(timeout=5))["code"] == "too_many_connections"
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4029
+
+
+def test_connections_beyond_the_per_user_and_per_ip_limits_are_closed_4029(
+    make_server, make_user, session_cookie
+):
+    from django.conf import settings
+
+    server = make_server(
+        REALTIME_MAX_CONNECTIONS_PER_USER="2",
+        REALTIME_MAX_CONNECTIONS_PER_IP="3",
+        REALTIME_REDIS_PREFIX=f"{settings.REALTIME_REDIS_PREFIX}:{uuid.uuid4().hex[:6]}",
+    )
+    cookie = session_cookie(make_user("many"))
+    first, second = server.client(cookie=cookie), server.client(cookie=cookie)
+    refused(server, cookie)  # one over the per-user limit
+    second.close()
+    time.sleep(0.3)
+    again = server.client(cookie=cookie)  # a freed slot is usable again
+    assert again.request({"type": "ping"})["type"] == "pong"
+    guest = server.client()  # the third connection from this IP
+    refused(server, None)  # one over the per-IP limit
+    for client in (first, again, guest):
+        client.close()
