@@ -81,15 +81,18 @@ def _enqueue(job: Job) -> None:
 
 def cancel_job(job: Job) -> Job:
     """A queued job never starts; a running one stops at its next check."""
-    if Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(
-        state=JobState.CANCELLED,
-        cancel_requested=True,
-        finished_at=timezone.now(),
-        message="cancelled before it started",
-    ):
-        job.refresh_from_db()
-        job_publish(job)
-        _after_final(job)
+    with transaction.atomic():
+        cancelled = Job.objects.filter(pk=job.pk, state=JobState.PENDING).update(
+            state=JobState.CANCELLED,
+            cancel_requested=True,
+            finished_at=timezone.now(),
+            message="cancelled before it started",
+        )
+        if cancelled:
+            job.refresh_from_db()
+            transaction.on_commit(lambda: job_publish(job))
+            _after_final(job)
+    if cancelled:
         return job
     Job.objects.filter(pk=job.pk).update(cancel_requested=True)
     job.refresh_from_db()
@@ -124,7 +127,11 @@ def job_retrying(job: Job, error: str) -> None:
 def job_finish(
     job: Job, state: JobState, *, result: Any = None, error: str = ""
 ) -> None:
-    """Record a final state, push it, and schedule the completion callback."""
+    """Record a final state, push it, and schedule the completion callback.
+
+    The state and the owner's notification commit together, and everything sent
+    outside the database (events, the webhook task) goes after that commit.
+    """
     job.state = state
     job.result = result
     job.error = error[:2000]
@@ -133,12 +140,13 @@ def job_finish(
         job.current = job.total
     if state == JobState.CANCELLED:
         job.message = "cancelled"
-    save_job(
-        job,
-        ["state", "result", "error", "finished_at", "current", "total", "message"],
-    )
-    job_publish(job)
-    _after_final(job)
+    with transaction.atomic():
+        save_job(
+            job,
+            ["state", "result", "error", "finished_at", "current", "total", "message"],
+        )
+        transaction.on_commit(lambda: job_publish(job))
+        _after_final(job)
 
 
 FINAL_TITLES = {
@@ -160,4 +168,4 @@ def _after_final(job: Job) -> None:
     if job.callback_url:
         from dashboard.tasks import deliver_webhook
 
-        deliver_webhook.delay(str(job.id))
+        transaction.on_commit(lambda: deliver_webhook.delay(str(job.id)))

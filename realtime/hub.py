@@ -18,6 +18,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from realtime import metrics
+from realtime.loops import per_loop
 from realtime.push import channel_name
 
 logger = logging.getLogger(__name__)
@@ -188,13 +189,5 @@ class Hub:
                 listener.lagged(topic)
 
 
-_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
-
-
-def get_hub() -> Hub:
-    """The hub of the running event loop (one per server process in practice)."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = Hub(settings.REDIS_URL)
-    return hub
+# The hub of the running event loop (one per server process in practice).
+get_hub = per_loop(lambda: Hub(settings.REDIS_URL))

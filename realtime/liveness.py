@@ -14,6 +14,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from realtime import connection_limits
+from realtime.loops import per_loop
 from realtime.protocol import CLOSE_IDLE
 
 logger = logging.getLogger(__name__)
@@ -72,12 +73,4 @@ class IdleReaper:
                 logger.warning("could not refresh connection counts", exc_info=True)
 
 
-_reapers: dict[asyncio.AbstractEventLoop, IdleReaper] = {}
-
-
-def reaper() -> IdleReaper:
-    loop = asyncio.get_running_loop()
-    found = _reapers.get(loop)
-    if found is None:
-        found = _reapers[loop] = IdleReaper()
-    return found
+reaper = per_loop(IdleReaper)

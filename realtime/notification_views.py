@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from realtime import notifications
 from realtime.models import Notification
-from realtime.views import bearer_token_matches, json_error, parse_json_body
+from realtime.views import api_token_refusal, json_error, parse_json_body
 
 
 def _json_body(request: HttpRequest) -> Any:
@@ -63,11 +62,8 @@ def notification_read(request: HttpRequest) -> JsonResponse:
 @require_POST
 def api_notify(request: HttpRequest) -> JsonResponse:
     """POST /api/notify {"users": [ids or names], "title", "body", "level", "url"}."""
-    token = settings.REALTIME_API_TOKEN
-    if not token:
-        return json_error(404, "not_found", "the API is disabled")
-    if not bearer_token_matches(request, token):
-        return json_error(401, "unauthorized", "missing or wrong bearer token")
+    if (refusal := api_token_refusal(request)) is not None:
+        return refusal
     body = _json_body(request)
     if not isinstance(body, dict) or not isinstance(body.get("users"), list):
         return json_error(400, "bad_json", 'body must have "users": [...]')

@@ -19,6 +19,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from realtime import push, redis_client
+from realtime.loops import per_loop
 
 if TYPE_CHECKING:
     from realtime.connection import ClientConnection
@@ -221,12 +222,4 @@ class PresenceTracker:
                 logger.warning("presence refresh failed", exc_info=True)
 
 
-_trackers: dict[asyncio.AbstractEventLoop, PresenceTracker] = {}
-
-
-def tracker() -> PresenceTracker:
-    loop = asyncio.get_running_loop()
-    found = _trackers.get(loop)
-    if found is None:
-        found = _trackers[loop] = PresenceTracker()
-    return found
+tracker = per_loop(PresenceTracker)

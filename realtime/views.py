@@ -91,15 +91,23 @@ def metrics(request: HttpRequest) -> HttpResponse:
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
 
+def api_token_refusal(request: HttpRequest) -> JsonResponse | None:
+    """None when the request carries REALTIME_API_TOKEN; else the error to return
+    (404 while no token is configured, 401 for a missing or wrong one)."""
+    token = settings.REALTIME_API_TOKEN
+    if not token:
+        return json_error(404, "not_found", "the API is disabled")
+    if not bearer_token_matches(request, token):
+        return json_error(401, "unauthorized", "missing or wrong bearer token")
+    return None
+
+
 @csrf_exempt  # token-authenticated, not cookie-authenticated
 @require_POST
 def api_publish(request: HttpRequest) -> JsonResponse:
     """POST /api/publish {"topic","event","data"} with a bearer token."""
-    token = settings.REALTIME_API_TOKEN
-    if not token:
-        return json_error(404, "not_found", "the publish API is disabled")
-    if not bearer_token_matches(request, token):
-        return json_error(401, "unauthorized", "missing or wrong bearer token")
+    if (refusal := api_token_refusal(request)) is not None:
+        return refusal
     try:
         body = parse_json_body(request)
     except (ValueError, RecursionError):

@@ -64,13 +64,14 @@ def test_token_caller_starts_polls_and_gets_the_result(server, worker):
     assert job["result"] == {"counted": 3}
 
 
-def test_idempotency_key_header_returns_the_same_job(server):
+def test_idempotency_key_header_returns_the_same_job(server, worker):
     headers = {**TOKEN, "Idempotency-Key": "order-42"}
     body = {"kind": "test_steps", "params": {"steps": 1}}
     first = call("POST", server.http + "/api/jobs", body, headers)
     second = call("POST", server.http + "/api/jobs", body, headers)
     assert (first[0], second[0]) == (201, 200)
     assert first[1]["id"] == second[1]["id"]
+    assert wait_for_state(Job.objects.get(), "success").attempt == 1  # ran once
 
 
 @pytest.mark.parametrize(

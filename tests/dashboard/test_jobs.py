@@ -78,7 +78,7 @@ def test_a_transient_error_is_retried_and_the_attempts_are_shown(
     assert updates[-1]["attempt"] == 3
 
 
-def test_idempotency_key_returns_the_same_job(make_user):
+def test_idempotency_key_returns_the_same_job(server, worker, make_user):
     owner = make_user("owner")
     first, created = services.start_job(
         "test_steps", {"steps": 1}, user=owner, idempotency_key="k-1"
@@ -89,6 +89,7 @@ def test_idempotency_key_returns_the_same_job(make_user):
     assert (created, created_again) == (True, False)
     assert again.pk == first.pk
     assert Job.objects.count() == 1
+    assert wait_for_state(first, "success").attempt == 1  # ran once
 
 
 def test_cancel_a_queued_job_means_it_never_starts(make_user, server):
