@@ -169,9 +169,7 @@ class ClientConnection:
         self.send(reply)
         for entry in replay:
             self.send(entry.frame)
-        held, sub.held = sub.held or [], None
-        for offset, epoch, live_frame in held:
-            self.deliver(topic, offset, epoch, live_frame)
+        self._release_held(sub)
         if kind.presence:
             await presence.join(topic, self)
 
@@ -179,30 +177,15 @@ class ClientConnection:
         self, sub: Subscription, frame: ClientFrame
     ) -> tuple[str, list[history.Entry]]:
         """The `subscribed` reply and the history to replay before live events."""
+        result = await history.catch_up(
+            sub.topic, sub.kind, since=frame.since, last=frame.history
+        )
+        sub.epoch, sub.last_offset = result.position.epoch, result.position.offset
         fields: dict[str, Any] = {"topic": sub.topic}
-        replay: list[history.Entry] = []
-        if frame.since is not None:
-            position = await history.read(
-                sub.topic, sub.kind, mode="since", n=frame.since.offset
-            )
-            recovered = history.is_recoverable(position, frame.since)
-            fields["recovered"] = recovered
-            if recovered:
-                replay = position.entries
-            elif frame.history:
-                position = await history.read(
-                    sub.topic, sub.kind, mode="last", n=frame.history
-                )
-                replay = position.entries
-        else:
-            position = await history.read(
-                sub.topic, sub.kind, mode="last", n=frame.history
-            )
-            replay = position.entries
-        sub.epoch = position.epoch
-        sub.last_offset = position.offset
-        fields.update(offset=position.offset, epoch=position.epoch)
-        return reply_frame("subscribed", frame.ref, **fields), replay
+        if result.recovered is not None:
+            fields["recovered"] = result.recovered
+        fields.update(offset=sub.last_offset, epoch=sub.epoch)
+        return reply_frame("subscribed", frame.ref, **fields), result.replay
 
     async def unsubscribe(self, frame: ClientFrame) -> None:
         assert frame.topic is not None
@@ -296,21 +279,22 @@ class ClientConnection:
         """
         since = Since(offset=sub.last_offset, epoch=sub.epoch)
         try:
-            position = await history.read(
-                sub.topic, sub.kind, mode="since", n=since.offset
-            )
-            recovered = history.is_recoverable(position, since)
+            result = await history.catch_up(sub.topic, sub.kind, since=since, last=0)
         except RedisError:
-            recovered, position = False, None
-        if recovered and position is not None:
+            result = None
+        if result is not None and result.recovered:
             metrics.LAGGED_RECOVERED.inc()
-            for entry in position.entries:
+            for entry in result.replay:
                 self._outbox.put(entry.frame)
-            sub.last_offset = position.offset
+            sub.last_offset = result.position.offset
         else:
             metrics.LAGGED_UNRECOVERABLE.inc()
             error = ProtocolError("lagged", "events were missed", topic=sub.topic)
             self._outbox.put(error_frame(error))
+        self._release_held(sub)
+
+    def _release_held(self, sub: Subscription) -> None:
+        """Deliver the live frames that waited while history was replayed."""
         held, sub.held = sub.held or [], None
         for offset, epoch, frame in held:
             self.deliver(sub.topic, offset, epoch, frame)

@@ -96,3 +96,29 @@ def is_recoverable(position: Position, since: Since) -> bool:
             return False
         expected += 1
     return expected == position.offset + 1
+
+
+@dataclass
+class CatchUp:
+    """What a (re)subscribing connection must send before live events."""
+
+    position: Position
+    replay: list[Entry]
+    recovered: bool | None  # None when no `since` was given
+
+
+async def catch_up(
+    topic: str, kind: TopicKind, *, since: Since | None, last: int
+) -> CatchUp:
+    """Recover everything after `since` if history covers it; otherwise (or
+    without `since`) the newest `last` entries as a snapshot."""
+    if since is not None:
+        position = await read(topic, kind, mode="since", n=since.offset)
+        if is_recoverable(position, since):
+            return CatchUp(position, position.entries, recovered=True)
+        if not last:
+            return CatchUp(position, [], recovered=False)
+        position = await read(topic, kind, mode="last", n=last)
+        return CatchUp(position, position.entries, recovered=False)
+    position = await read(topic, kind, mode="last", n=last)
+    return CatchUp(position, position.entries, recovered=None)
