@@ -36,6 +36,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def delete_keys(prefix: str) -> None:
+    """Remove every Redis key a bench run wrote (and only those)."""
+    import redis
+
+    client = redis.Redis.from_url(
+        os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    for key in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(key)
+
+
 def start_server(port: int, prefix: str, log_path: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -131,6 +142,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        delete_keys(prefix)
     log_text = log_path.read_text(errors="replace")
     return {
         "connections": len(clients),

@@ -22,7 +22,7 @@ from pathlib import Path
 import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.connect_load import free_port, start_server  # noqa: E402
+from bench.connect_load import delete_keys, free_port, start_server  # noqa: E402
 
 
 async def subscriber(
@@ -90,6 +90,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        delete_keys(prefix)
     delivered = sum(counts)
     generator_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
         cpu_after.ru_stime - cpu_before.ru_stime
