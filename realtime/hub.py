@@ -78,12 +78,6 @@ class Hub:
         # listen on only one of them. Commands therefore go one at a time.
         self._command_lock = asyncio.Lock()
 
-    def topic_count(self) -> int:
-        return len(self._listeners)
-
-    def listener_count(self, topic: str) -> int:
-        return len(self._listeners.get(topic, ()))
-
     async def join(self, topic: str, listener: Listener) -> None:
         """Start routing a topic's frames to listener; returns once Redis confirms.
 

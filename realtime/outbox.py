@@ -29,9 +29,6 @@ class Outbox:
         self._overflowed = False
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    def __len__(self) -> int:
-        return len(self._frames)
-
     def put(self, frame: str) -> None:
         if self._overflowed:
             return

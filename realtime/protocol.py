@@ -34,7 +34,6 @@ CLOSE_SLOW_CONSUMER = 4008
 CLOSE_IDLE = 4002
 CLOSE_SESSION_ENDED = 4001
 CLOSE_TOO_MANY_CONNECTIONS = 4029
-CLOSE_POLICY = 4003
 
 
 class ProtocolError(Exception):
@@ -68,7 +67,6 @@ class ClientFrame:
 
 
 CLIENT_TYPES = {"subscribe", "unsubscribe", "publish", "ping", "presence"}
-TOPIC_TYPES = {"subscribe", "unsubscribe", "publish", "presence"}
 EVENT_RE = re.compile(r"[A-Za-z0-9_\-.:]{1,64}")
 
 

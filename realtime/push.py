@@ -193,10 +193,14 @@ def send_to_group(topic: str, message: dict[str, Any]) -> None:
     For control messages that need no offset (e.g. closing a user's sockets);
     events go through publish so they are stored and ordered.
     """
+    _group_send(group_name(topic), message)
+
+
+def _group_send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer is configured")
-    async_to_sync(layer.group_send)(group_name(topic), message)
+    async_to_sync(layer.group_send)(group, message)
 
 
 def session_group(session_key: str) -> str:
@@ -212,10 +216,7 @@ def user_group(user_id: int) -> str:
 
 def close_connections(group: str, code: int = CLOSE_SESSION_ENDED) -> None:
     """Close every socket in a channel-layer group (logout, deactivation)."""
-    layer = get_channel_layer()
-    if layer is None:
-        raise RuntimeError("no channel layer is configured")
-    async_to_sync(layer.group_send)(group, {"type": "realtime.close", "code": code})
+    _group_send(group, {"type": "realtime.close", "code": code})
 
 
 def revoke_on_commit(topic: str, *, user_id: int) -> None:

@@ -107,10 +107,6 @@ async def allow_everyone(principal: Principal, match: re.Match[str]) -> bool:
     return True
 
 
-async def allow_nobody(principal: Principal, match: re.Match[str]) -> bool:
-    return False
-
-
 async def allow_that_user(principal: Principal, match: re.Match[str]) -> bool:
     """For patterns with an `id` group: only the user with that id."""
     return principal.user_id is not None and str(principal.user_id) == match["id"]
