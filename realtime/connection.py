@@ -80,7 +80,10 @@ class ClientConnection:
             settings.REALTIME_CLIENT_RATE, settings.REALTIME_CLIENT_BURST
         )
         self._outbox = Outbox(
-            send_text, limit=settings.REALTIME_OUTBOX_LIMIT, on_overflow=self._overflow
+            send_text,
+            limit=settings.REALTIME_OUTBOX_LIMIT,
+            max_chars=settings.REALTIME_OUTBOX_BYTES,
+            on_overflow=self._overflow,
         )
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()

@@ -10,8 +10,10 @@ class Outbox:
     """A bounded queue of text frames, written to the socket by one task.
 
     put() never blocks, so a slow reader cannot stall the hub or other
-    connections; when more than `limit` frames are waiting, on_overflow runs
-    once and later frames are dropped (the connection is being closed).
+    connections; when more than `limit` frames or `max_chars` characters are
+    waiting, on_overflow runs once and later frames are dropped (the connection
+    is being closed). The socket's send must apply backpressure (uvicorn does;
+    realtime.daphne_compat makes daphne do it) or the queue never fills.
     """
 
     def __init__(
@@ -19,10 +21,13 @@ class Outbox:
         send: Callable[[str], Awaitable[None]],
         *,
         limit: int,
+        max_chars: int,
         on_overflow: Callable[[], None],
     ) -> None:
         self._send = send
         self._limit = limit
+        self._max_chars = max_chars
+        self._chars = 0
         self._on_overflow = on_overflow
         self._frames: collections.deque[str] = collections.deque()
         self._wakeup = asyncio.Event()
@@ -32,24 +37,32 @@ class Outbox:
     def put(self, frame: str) -> None:
         if self._overflowed:
             return
-        if len(self._frames) >= self._limit:
+        if (
+            len(self._frames) >= self._limit
+            or self._chars + len(frame) > self._max_chars
+        ):
             self._overflowed = True
             self._frames.clear()
+            self._chars = 0
             self._on_overflow()
             return
         self._frames.append(frame)
+        self._chars += len(frame)
         self._wakeup.set()
 
     def close(self) -> None:
         self._task.cancel()
         self._frames.clear()
+        self._chars = 0
 
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._frames:
-                await self._send(self._frames.popleft())
+                frame = self._frames.popleft()
+                self._chars -= len(frame)
+                await self._send(frame)
 
 
 class TokenBucket:

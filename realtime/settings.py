@@ -198,8 +198,10 @@ REALTIME_MAX_FRAME_BYTES = env_int("REALTIME_MAX_FRAME_BYTES", 64 * 1024)
 # Inbound frames per second a connection may send (token bucket), and its burst.
 REALTIME_CLIENT_RATE = env_float("REALTIME_CLIENT_RATE", 20.0)
 REALTIME_CLIENT_BURST = env_int("REALTIME_CLIENT_BURST", 40)
-# Frames queued for one connection before it counts as a slow reader and is closed.
+# Frames, and characters of frames (about bytes: frames are ASCII JSON), queued
+# for one connection before it counts as a slow reader and is closed (4008).
 REALTIME_OUTBOX_LIMIT = env_int("REALTIME_OUTBOX_LIMIT", 1000)
+REALTIME_OUTBOX_BYTES = env_int("REALTIME_OUTBOX_BYTES", 1024 * 1024)
 # Seconds without any frame from a client before its connection is closed (4002).
 # The browser client pings every 25 s.
 REALTIME_IDLE_TIMEOUT = env_float("REALTIME_IDLE_TIMEOUT", 60.0)

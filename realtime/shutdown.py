@@ -14,7 +14,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-from realtime import daphne_compat, liveness
+from realtime import liveness
 from realtime.protocol import CLOSE_SERVICE_RESTART
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ def install() -> None:
     if _installed or threading.current_thread() is not threading.main_thread():
         return
     _installed = True
-    daphne_compat.allow_service_restart_close_code()
     loop = asyncio.get_running_loop()
     previous: Any = signal.getsignal(signal.SIGTERM)
 
