@@ -17,3 +17,6 @@ class DashboardConfig(AppConfig):
         from dashboard.topics import register_dashboard_topics
 
         register_dashboard_topics()
+        from dashboard import metrics
+
+        metrics.register()

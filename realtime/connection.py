@@ -53,6 +53,10 @@ class GroupMembership:
     async def discard(self, topic: str) -> None:
         return None
 
+    async def refresh(self, topics: list[str]) -> None:
+        """Re-add memberships before the channel layer's group expiry drops them."""
+        return None
+
 
 class ClientConnection:
     """Protocol state of one WebSocket: subscriptions, offsets, limits."""
@@ -88,6 +92,8 @@ class ClientConnection:
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.last_seen = time.monotonic()
+        # Fields every log record about this connection carries (JSON logs).
+        self.log_fields = {"connection": self.id, "user": principal.user_id, "ip": ip}
         liveness.reaper().watch(self)
 
     # --- inbound ---------------------------------------------------------------
@@ -116,13 +122,18 @@ class ClientConnection:
             self.send(error_frame(error, ref))
         except (RedisError, DatabaseError):
             logger.warning(
-                "backend unavailable for connection %s", self.id, exc_info=True
+                "backend unavailable for connection %s",
+                self.id,
+                exc_info=True,
+                extra=self.log_fields,
             )
             self.send(
                 error_frame(ProtocolError("unavailable", "try again shortly"), ref)
             )
         except Exception:
-            logger.exception("frame handler failed for connection %s", self.id)
+            logger.exception(
+                "frame handler failed for connection %s", self.id, extra=self.log_fields
+            )
             self.send(error_frame(ProtocolError("internal", "server error"), ref))
 
     def handle_binary(self) -> None:
@@ -303,7 +314,9 @@ class ClientConnection:
             self.deliver(sub.topic, offset, epoch, frame)
 
     def _overflow(self) -> None:
-        logger.warning("connection %s is a slow reader; closing", self.id)
+        logger.warning(
+            "connection %s is a slow reader; closing", self.id, extra=self.log_fields
+        )
         metrics.SLOW_CONSUMER_CLOSES.inc()
         self.close_soon(CLOSE_SLOW_CONSUMER)
 
@@ -325,6 +338,9 @@ class ClientConnection:
     def subscribed_topics(self) -> list[str]:
         return list(self._subscriptions)
 
+    async def refresh_groups(self) -> None:
+        await self._groups.refresh(list(self._subscriptions))
+
     async def shutdown(self) -> None:
         """Leave every topic; safe to call more than once."""
         if self._closed:
@@ -338,4 +354,6 @@ class ClientConnection:
             try:
                 await self._drop(topic)
             except RedisError:
-                logger.warning("cleanup of %s failed for %s", topic, self.id)
+                logger.warning(
+                    "cleanup of %s failed for %s", topic, self.id, extra=self.log_fields
+                )

@@ -1,5 +1,6 @@
 """The multiplexed /ws/ consumer: authenticates, hands frames to ClientConnection."""
 
+import logging
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -14,6 +15,8 @@ from realtime.protocol import CLOSE_TOO_MANY_CONNECTIONS, encode
 from realtime.push import group_name, session_group, user_group
 from realtime.topics import Principal
 
+logger = logging.getLogger(__name__)
+
 
 class ChannelLayerGroups(GroupMembership):
     """Joins each subscribed topic's channel-layer group, so group_send reaches it."""
@@ -22,15 +25,23 @@ class ChannelLayerGroups(GroupMembership):
         self._consumer = consumer
 
     async def add(self, topic: str) -> None:
+        await self._add_group(group_name(topic))
+
+    async def refresh(self, topics: list[str]) -> None:
+        groups = getattr(self._consumer, "identity_groups", [])
+        for group in [*groups, *(group_name(topic) for topic in topics)]:
+            await self._add_group(group)
+
+    async def _add_group(self, group: str) -> None:
         layer = self._consumer.channel_layer
         if layer is None:
             return
         try:
-            await layer.group_add(group_name(topic), self._consumer.channel_name)
+            await layer.group_add(group, self._consumer.channel_name)
         except RedisConnectionError:
             # After a Redis restart the pool still holds dead connections; the
             # failed one is dropped, so one more try gets a fresh connection.
-            await layer.group_add(group_name(topic), self._consumer.channel_name)
+            await layer.group_add(group, self._consumer.channel_name)
 
     async def discard(self, topic: str) -> None:
         if self._consumer.channel_layer is not None:
@@ -84,6 +95,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=encode(refusal))
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
+        logger.debug("connection opened", extra=self.connection.log_fields)
         self.connection.send(
             encode(
                 {
@@ -109,6 +121,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         connection = getattr(self, "connection", None)
         if connection is not None:
+            logger.debug(
+                "connection closed (code %s)", code, extra=connection.log_fields
+            )
             metrics.CONNECTIONS_OPEN.dec()
             await connection.shutdown()
             if connection.admitted:

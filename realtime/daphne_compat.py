@@ -13,6 +13,11 @@
    mark (64 KiB); until it drains, `websocket.send` waits, like uvicorn's does.
    The waiting send lets the connection's bounded outbox fill, and the outbox
    then closes the slow reader with 4008.
+
+3. Close codes on protocol errors. Autobahn's default (failByDrop) drops the TCP
+   connection on an oversize message, invalid UTF-8 or a bad opcode; the client
+   then sees 1006 and cannot tell why. With failByDrop off it gets 1009, 1007
+   or 1002 first, like uvicorn's clients do.
 """
 
 import asyncio
@@ -25,6 +30,16 @@ def install() -> None:
     """Apply every patch once; a no-op when daphne is not installed."""
     allow_service_restart_close_code()
     apply_send_backpressure()
+    send_close_codes_on_protocol_errors()
+
+
+def send_close_codes_on_protocol_errors() -> None:
+    try:
+        from daphne.ws_protocol import WebSocketProtocol
+    except ImportError:
+        return
+    # Autobahn copies factory options only onto instances lacking the attribute.
+    WebSocketProtocol.failByDrop = False
 
 
 def allow_service_restart_close_code() -> None:

@@ -9,6 +9,7 @@ queue, thread hop or JSON encode happens per recipient.
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -147,7 +148,10 @@ class Hub:
                 delay = min(delay * 2, RECONNECT_DELAY_MAX)
                 continue
             if message is not None:
-                self._route(message)
+                try:
+                    self._route(message)
+                except Exception:  # noqa: BLE001 - one bad payload must not stop routing
+                    logger.exception("could not route a pub/sub message")
 
     def _route(self, message: dict[str, object]) -> None:
         kind = message["type"]
@@ -165,8 +169,9 @@ class Hub:
             return
         payload = message["data"]
         assert isinstance(payload, bytes)
+        # "<offset>:<epoch>:<published ms>\n<frame>" (see push.PUBLISH_SCRIPT)
         header, _, frame_bytes = payload.partition(b"\n")
-        offset_text, _, epoch = header.partition(b":")
+        offset_text, epoch, published_ms = header.split(b":", 2)
         frame = frame_bytes.decode()
         offset = int(offset_text)
         epoch_text = epoch.decode()
@@ -174,6 +179,9 @@ class Hub:
         for listener in listeners:
             listener.deliver(topic, offset, epoch_text, frame)
         metrics.FRAMES_DELIVERED.inc(len(listeners))
+        metrics.DELIVERY_LATENCY.observe(
+            max(0.0, time.time() - int(published_ms) / 1000)
+        )
 
     def _reconnected(self) -> None:
         logger.warning("pub/sub connection re-established; listeners refill")

@@ -1,8 +1,12 @@
-"""Idle timeout: connections that send nothing for too long are closed.
+"""Idle timeout and periodic refreshes of what a live connection holds in Redis.
 
 Browsers ping every 25 s (static/realtime/client.js), so a connection silent
 for REALTIME_IDLE_TIMEOUT seconds is dead or stuck (a laptop lid, a dropped
 NAT mapping); closing it frees its subscriptions and presence entries.
+
+channels-redis forgets a group member after `group_expiry` (a day by default)
+even when the consumer is alive, so memberships are re-added at a quarter of
+that period.
 """
 
 import asyncio
@@ -33,6 +37,8 @@ class Watched(Protocol):
 
     async def close_now(self, code: int) -> None: ...
 
+    async def refresh_groups(self) -> None: ...
+
 
 class IdleReaper:
     """Checks this process's connections a few times per timeout period."""
@@ -40,6 +46,7 @@ class IdleReaper:
     def __init__(self) -> None:
         self._connections: set[Watched] = set()
         self._task: asyncio.Task[None] | None = None
+        self._groups_refreshed = time.monotonic()
 
     def watch(self, connection: Watched) -> None:
         self._connections.add(connection)
@@ -61,9 +68,20 @@ class IdleReaper:
             connection.close_soon(CLOSE_IDLE)
         return len(idle)
 
+    async def refresh_groups(self) -> None:
+        """Re-add every connection's channel-layer group memberships."""
+        self._groups_refreshed = time.monotonic()
+        for connection in list(self._connections):
+            try:
+                await connection.refresh_groups()
+            except RedisError:
+                logger.warning("could not refresh groups of %s", connection.id)
+
     async def _run(self) -> None:
+        group_period = settings.REALTIME_GROUP_EXPIRY / 4
+        period = min(settings.REALTIME_IDLE_TIMEOUT, group_period) / 4
         while self._connections:
-            await asyncio.sleep(max(0.2, settings.REALTIME_IDLE_TIMEOUT / 4))
+            await asyncio.sleep(max(0.2, period))
             self.reap()
             try:
                 await connection_limits.refresh(
@@ -71,6 +89,8 @@ class IdleReaper:
                 )
             except RedisError:
                 logger.warning("could not refresh connection counts", exc_info=True)
+            if time.monotonic() - self._groups_refreshed >= group_period:
+                await self.refresh_groups()
 
 
 reaper = per_loop(IdleReaper)

@@ -1,6 +1,6 @@
 """Prometheus metrics of the push core (served at /metrics, see views.metrics)."""
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 CONNECTIONS_OPEN = Gauge(
     "realtime_connections_open", "WebSocket connections open in this process"
@@ -29,4 +29,13 @@ LAGGED_UNRECOVERABLE = Counter(
 SLOW_CONSUMER_CLOSES = Counter(
     "realtime_slow_consumer_closes_total",
     "Connections closed because their outbound queue overflowed",
+)
+FRAMES_DROPPED = Counter(
+    "realtime_frames_dropped_total",
+    "Frames discarded from overflowing outboxes (their connections were closed)",
+)
+DELIVERY_LATENCY = Histogram(
+    "realtime_delivery_latency_seconds",
+    "Time from publish to the frame being queued to this process's connections",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )

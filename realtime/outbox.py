@@ -5,6 +5,8 @@ import collections
 import time
 from collections.abc import Awaitable, Callable
 
+from realtime import metrics
+
 
 class Outbox:
     """A bounded queue of text frames, written to the socket by one task.
@@ -36,12 +38,14 @@ class Outbox:
 
     def put(self, frame: str) -> None:
         if self._overflowed:
+            metrics.FRAMES_DROPPED.inc()
             return
         if (
             len(self._frames) >= self._limit
             or self._chars + len(frame) > self._max_chars
         ):
             self._overflowed = True
+            metrics.FRAMES_DROPPED.inc(len(self._frames) + 1)
             self._frames.clear()
             self._chars = 0
             self._on_overflow()

@@ -59,7 +59,8 @@ if size > 0 then
 end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('PUBLISH', KEYS[4], offset .. ':' .. epoch .. '\\n' .. frame)
+local header = offset .. ':' .. epoch .. ':' .. ARGV[6]
+redis.call('PUBLISH', KEYS[4], header .. '\\n' .. frame)
 redis.call('INCR', KEYS[5])
 return {offset, epoch}
 """
@@ -115,7 +116,7 @@ def _prepare(
     ts_ms = int(time.time() * 1000)
     head = _frame_head(topic, event, data, ts_ms)
     if ephemeral:
-        return [], [], "0:\n" + head + "}"
+        return [], [], f"0::{ts_ms}\n{head}}}"
     keys = [
         redis_client.key(topic, "seq"),
         redis_client.key(topic, "epoch"),

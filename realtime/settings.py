@@ -171,6 +171,10 @@ REALTIME_REDIS_PREFIX = env_str("REALTIME_REDIS_PREFIX", "rt")
 # for a free connection instead of failing (see realtime/layers.py).
 REALTIME_REDIS_MAX_CONNECTIONS = env_int("REALTIME_REDIS_MAX_CONNECTIONS", 64)
 
+# channels-redis drops group members older than this (seconds); live
+# connections re-add theirs every quarter period (realtime/liveness.py).
+REALTIME_GROUP_EXPIRY = env_int("REALTIME_GROUP_EXPIRY", 86400)
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "realtime.layers.RealtimeChannelLayer",
@@ -183,6 +187,7 @@ CHANNEL_LAYERS = {
             ],
             "prefix": f"{REALTIME_REDIS_PREFIX}:asgi",
             "capacity": env_int("REALTIME_CHANNEL_CAPACITY", 1000),
+            "group_expiry": REALTIME_GROUP_EXPIRY,
         },
     }
 }
@@ -226,13 +231,26 @@ REALTIME_STATS_INTERVAL = env_float("REALTIME_STATS_INTERVAL", 2.0)
 REALTIME_PRESENCE_INTERVAL = env_float("REALTIME_PRESENCE_INTERVAL", 5.0)
 REALTIME_PRESENCE_TTL = env_float("REALTIME_PRESENCE_TTL", 15.0)
 
+# DJANGO_LOG_FORMAT=json writes one JSON object per line, with the fields code
+# passes in `extra` (e.g. "connection": the connection id) as keys.
+LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
 

@@ -82,13 +82,16 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws/"
 
     def start(self) -> "ServerProcess":
-        bindir = Path(sys.executable).parent
-        if self.server == "daphne":
-            cmd = [str(bindir / "daphne"), "-b", "127.0.0.1", "-p", str(self.port)]
-        else:
-            cmd = [str(bindir / "uvicorn"), "--host", "127.0.0.1"]
-            cmd += ["--port", str(self.port), "--log-level", "warning"]
-        cmd.append("realtime.asgi:application")
+        # bin/serve is the production command, so tests run the shipped flags.
+        cmd = [str(ROOT / "bin" / "serve")]
+        if self.server == "uvicorn":
+            cmd += ["--log-level", "warning"]
+        self.env.update(
+            REALTIME_SERVER=self.server,
+            PORT=str(self.port),
+            HOST="127.0.0.1",
+            VENV_BIN=str(Path(sys.executable).parent),
+        )
         self.log = open(ROOT / "var" / f"server-{self.port}.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT

@@ -103,3 +103,32 @@ def test_connections_beyond_the_per_user_and_per_ip_limits_are_closed_4029(
     refused(server, None)  # one over the per-IP limit
     for client in (first, again, guest):
         client.close()
+
+
+def test_group_memberships_outlive_the_channel_layer_group_expiry(make_server):
+    """channels-redis drops members older than group_expiry; live ones re-add."""
+    from asgiref.sync import async_to_sync
+    from django.conf import settings
+
+    from realtime.layers import RealtimeChannelLayer
+    from realtime.push import group_name
+
+    server = make_server(REALTIME_GROUP_EXPIRY="2")
+    # A sender with the same expiry prunes members older than 2 s.
+    layer = RealtimeChannelLayer(
+        hosts=[settings.REDIS_URL],
+        prefix=f"{settings.REALTIME_REDIS_PREFIX}:asgi",
+        group_expiry=2,
+    )
+    topic = f"public.g{uuid.uuid4().hex[:12]}"
+    with server.client() as client:
+        client.subscribe(topic)
+        for _ in range(8):  # 4 s: two expiry periods, while the client stays live
+            time.sleep(0.5)
+            assert client.request({"type": "ping"})["type"] == "pong"
+        async_to_sync(layer.group_send)(
+            group_name(topic),
+            {"type": "realtime.event", "topic": topic, "event": "raw", "data": 1},
+        )
+        (event,) = client.events(1)
+        assert event["event"] == "raw"

@@ -192,3 +192,26 @@ def test_server_runs_under_uvicorn(make_server):
         client.subscribe(name)
         push.publish(name, "uv", {"server": "uvicorn"})
         assert client.events(1)[0]["data"] == {"server": "uvicorn"}
+
+
+def test_api_tokens_never_reach_the_server_log(make_server):
+    server = make_server(
+        REALTIME_API_TOKEN="right-token-1f3a9",
+        REALTIME_METRICS_TOKEN="metrics-token-7c2e1",
+        DJANGO_LOG_LEVEL="DEBUG",
+    )
+    url = server.http + "/api/publish"
+    event = {"topic": topic(), "event": "e", "data": 1}
+    assert post(url, event, token="right-token-1f3a9")[0] == 202
+    assert post(url, event, token="wrong-token-88d0b")[0] == 401
+    request = urllib.request.Request(
+        server.http + "/metrics",
+        headers={"Authorization": "Bearer metrics-token-7c2e1"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+    server.stop()
+    log = (ROOT / "var" / f"server-{server.port}.log").read_text()
+    assert "/api/publish" in log  # the requests were logged...
+    for secret in ("1f3a9", "88d0b", "7c2e1"):
+        assert secret not in log

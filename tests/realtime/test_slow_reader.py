@@ -82,6 +82,7 @@ def test_stalled_reader_is_closed_while_500_others_get_every_event(
     assert metric(server, "realtime_slow_consumer_closes_total") == (
         slow_closes_before + 1
     )
+    assert metric(server, "realtime_frames_dropped_total") >= 1
     # 1 MiB outbox + 64 KiB transport buffer for the stalled peer plus the
     # healthy connections' working memory; far below the 18 MB an unbounded
     # buffer takes (measured without the daphne patch: see docs/reliability.md).
