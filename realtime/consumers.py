@@ -177,7 +177,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
 
     async def _send_text(self, text: str) -> None:
-        await self.send(text_data=text)
+        # Straight to the ASGI send: every event frame passes here, and the
+        # generic send() only re-checks arguments this call never varies.
+        await self.base_send({"type": "websocket.send", "text": text})
 
     async def _close_with(self, code: int) -> None:
         await self.close(code=code)

@@ -1,0 +1,1 @@
+"""The Channels tutorial's consumer pattern, for side-by-side benchmarks only."""
