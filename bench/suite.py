@@ -278,6 +278,7 @@ def main() -> None:
         default=set(),
         help="scenarios to run, e.g. fanout,latency or fanout:project",
     )
+    parser.add_argument("--chat-rooms", type=int, help="rooms in the chat run")
     parser.add_argument("--out", default=str(ROOT / "var" / "bench"))
     args = parser.parse_args()
     sizes = dict(
@@ -303,6 +304,8 @@ def main() -> None:
         )
     for key, value in sizes.items():
         setattr(args, key, value)
+    if args.chat_rooms:
+        args.rooms = args.chat_rooms
     results = asyncio.run(Suite(args).run())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

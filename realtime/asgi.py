@@ -13,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from realtime import daphne_compat  # noqa: E402
+from realtime.middleware import ServerSendInScope  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
 daphne_compat.install()
@@ -20,8 +21,10 @@ daphne_compat.install()
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": ServerSendInScope(
+            AllowedHostsOriginValidator(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            )
         ),
     }
 )

@@ -10,6 +10,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from realtime import connection_limits, metrics, shutdown, stats
 from realtime.connection import ClientConnection, GroupMembership
 from realtime.hub import get_hub
+from realtime.middleware import SERVER_SEND
 from realtime.principals import principal_from_scope
 from realtime.protocol import CLOSE_TOO_MANY_CONNECTIONS, encode
 from realtime.push import group_name, session_group, user_group
@@ -67,6 +68,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
+        self._server_send = self.scope.get(SERVER_SEND, self.base_send)
         principal: Principal = await principal_from_scope(self.scope)
         await self._join_identity_groups(principal)
         await self.accept()
@@ -177,9 +179,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
 
     async def _send_text(self, text: str) -> None:
-        # Straight to the ASGI send: every event frame passes here, and the
-        # generic send() only re-checks arguments this call never varies.
-        await self.base_send({"type": "websocket.send", "text": text})
+        # Every event frame passes here, so it goes straight to the server's
+        # send (see realtime.middleware.ServerSendInScope).
+        await self._server_send({"type": "websocket.send", "text": text})
 
     async def _close_with(self, code: int) -> None:
         await self.close(code=code)

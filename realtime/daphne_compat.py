@@ -115,7 +115,11 @@ def apply_send_backpressure() -> None:
 
     async def handle_reply(self: Any, protocol: Any, message: dict[str, Any]) -> None:
         writable = getattr(protocol, "realtime_writable", None)
-        if writable is not None and message.get("type") == "websocket.send":
+        if (
+            writable is not None
+            and not writable.event.is_set()
+            and message["type"] == "websocket.send"
+        ):
             await writable.event.wait()
         await original_handle_reply(self, protocol, message)
 
