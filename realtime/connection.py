@@ -92,8 +92,10 @@ class ClientConnection:
         self._closed = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.last_seen = time.monotonic()
-        # Fields every log record about this connection carries (JSON logs).
-        self.log_fields = {"connection": self.id, "user": principal.user_id, "ip": ip}
+        # Every record logged about this connection carries these fields.
+        self.log = logging.LoggerAdapter(
+            logger, {"connection": self.id, "user": principal.user_id, "ip": ip}
+        )
         liveness.reaper().watch(self)
 
     # --- inbound ---------------------------------------------------------------
@@ -121,19 +123,12 @@ class ClientConnection:
         except ProtocolError as error:
             self.send(error_frame(error, ref))
         except (RedisError, DatabaseError):
-            logger.warning(
-                "backend unavailable for connection %s",
-                self.id,
-                exc_info=True,
-                extra=self.log_fields,
-            )
+            self.log.warning("backend unavailable", exc_info=True)
             self.send(
                 error_frame(ProtocolError("unavailable", "try again shortly"), ref)
             )
         except Exception:
-            logger.exception(
-                "frame handler failed for connection %s", self.id, extra=self.log_fields
-            )
+            self.log.exception("frame handler failed")
             self.send(error_frame(ProtocolError("internal", "server error"), ref))
 
     def handle_binary(self) -> None:
@@ -314,9 +309,7 @@ class ClientConnection:
             self.deliver(sub.topic, offset, epoch, frame)
 
     def _overflow(self) -> None:
-        logger.warning(
-            "connection %s is a slow reader; closing", self.id, extra=self.log_fields
-        )
+        self.log.warning("slow reader; closing")
         metrics.SLOW_CONSUMER_CLOSES.inc()
         self.close_soon(CLOSE_SLOW_CONSUMER)
 
@@ -354,6 +347,4 @@ class ClientConnection:
             try:
                 await self._drop(topic)
             except RedisError:
-                logger.warning(
-                    "cleanup of %s failed for %s", topic, self.id, extra=self.log_fields
-                )
+                self.log.warning("cleanup of %s failed", topic)

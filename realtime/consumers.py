@@ -1,6 +1,5 @@
 """The multiplexed /ws/ consumer: authenticates, hands frames to ClientConnection."""
 
-import logging
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -15,8 +14,6 @@ from realtime.principals import principal_from_scope
 from realtime.protocol import CLOSE_TOO_MANY_CONNECTIONS, encode
 from realtime.push import group_name, session_group, user_group
 from realtime.topics import Principal
-
-logger = logging.getLogger(__name__)
 
 
 class ChannelLayerGroups(GroupMembership):
@@ -97,7 +94,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=encode(refusal))
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
-        logger.debug("connection opened", extra=self.connection.log_fields)
+        self.connection.log.debug("connection opened")
         self.connection.send(
             encode(
                 {
@@ -123,9 +120,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         connection = getattr(self, "connection", None)
         if connection is not None:
-            logger.debug(
-                "connection closed (code %s)", code, extra=connection.log_fields
-            )
+            connection.log.debug("connection closed (code %s)", code)
             metrics.CONNECTIONS_OPEN.dec()
             await connection.shutdown()
             if connection.admitted:
