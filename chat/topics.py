@@ -43,7 +43,7 @@ async def _check_rate(request: PublishRequest) -> None:
 async def _typing(room: Room, principal: Principal) -> dict[str, Any]:
     """Announce typing, at most once per CHAT_TYPING_INTERVAL per user and room."""
     throttle = redis_client.key(room.topic, f"typing:{principal.presence_key}")
-    first = await redis_client.async_client().set(
+    first = await redis_client.async_shard(room.topic).set(
         throttle, 1, nx=True, px=int(settings.CHAT_TYPING_INTERVAL * 1000)
     )
     if first:

@@ -108,8 +108,10 @@ def sample_builtin_charts() -> dict[str, dict[str, float]]:
     """Read every built-in source once and record one point per chart."""
     now = time.time()
     processes = stats.live_processes()
-    published_raw = redis_client.sync_client().get(push.stats_key("published"))
-    published_total = float(published_raw or 0)
+    published_key = push.stats_key("published")
+    published_total = sum(
+        float(shard.get(published_key) or 0) for shard in redis_client.sync_shards()
+    )
     delivered_total = sum(p["delivered"] for p in processes)
     redis_figures = _redis_figures()
     points: dict[str, dict[str, float]] = {

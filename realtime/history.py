@@ -77,7 +77,7 @@ async def read(topic: str, kind: TopicKind, *, mode: str, n: int) -> Position:
     ]
     meta_ttl = max(settings.REALTIME_HISTORY_META_TTL, kind.effective_history_ttl)
     raw = await redis_client.arun_script(
-        redis_client.async_client(),
+        redis_client.async_shard(topic),
         READ_SCRIPT,
         keys,
         [new_epoch(), meta_ttl, mode, n],

@@ -1,10 +1,11 @@
 """The per-process fan-out hub: one Redis pub/sub subscription per topic.
 
-Each server process holds one Hub per event loop. A connection that subscribes
-to a topic registers a Listener here; the hub subscribes to the topic's Redis
-channel once, however many local connections want it, and hands every frame
-that arrives to each local listener as the same pre-encoded text. No channel
-queue, thread hop or JSON encode happens per recipient.
+Each server process holds one Hub per event loop, with one ShardHub (one pub/sub
+connection) per Redis shard; a topic is subscribed on the shard that holds it.
+A connection that subscribes to a topic registers a Listener here; the hub
+subscribes to the topic's Redis channel once, however many local connections
+want it, and hands every frame that arrives to each local listener as the same
+pre-encoded text. No channel queue, thread hop or JSON encode per recipient.
 """
 
 import asyncio
@@ -18,7 +19,7 @@ from redis import asyncio as aioredis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from realtime import metrics
+from realtime import metrics, redis_client
 from realtime.loops import per_loop
 from realtime.push import channel_name
 
@@ -56,16 +57,18 @@ class _WatchedPubSub(PubSub):
             self._on_reconnect()
 
 
-class Hub:
-    """Routes frames from Redis pub/sub to this process's listeners."""
+class ShardHub:
+    """Routes frames from one Redis shard's pub/sub to this process's listeners."""
 
     def __init__(self, redis_url: str) -> None:
-        self._client = aioredis.Redis.from_url(
+        pool = redis_client.connection_pool(
+            aioredis,
             redis_url,
             socket_timeout=None,
             socket_connect_timeout=2,
             client_name=f"{settings.REALTIME_REDIS_PREFIX}:hub",
         )
+        self._client = aioredis.Redis(connection_pool=pool)
         self._pubsub = _WatchedPubSub(
             connection_pool=self._client.connection_pool,
             on_reconnect=self._reconnected,
@@ -191,5 +194,20 @@ class Hub:
                 listener.lagged(topic)
 
 
+class Hub:
+    """The process's hub: sends each topic to the ShardHub of its shard."""
+
+    def __init__(self, shard_urls: list[str]) -> None:
+        self._shards = {url: ShardHub(url) for url in shard_urls}
+
+    async def join(self, topic: str, listener: Listener) -> None:
+        """Start routing a topic's frames to listener; see ShardHub.join."""
+        await self._shards[redis_client.shard_url(topic)].join(topic, listener)
+
+    async def leave(self, topic: str, listener: Listener) -> None:
+        """Stop routing a topic to listener."""
+        await self._shards[redis_client.shard_url(topic)].leave(topic, listener)
+
+
 # The hub of the running event loop (one per server process in practice).
-get_hub = per_loop(lambda: Hub(settings.REDIS_URL))
+get_hub = per_loop(lambda: Hub(settings.REDIS_SHARD_URLS))

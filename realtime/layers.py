@@ -3,6 +3,7 @@
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer
+from channels_redis.utils import create_pool
 from redis import asyncio as aioredis
 
 # channels_redis issue 422: with redis-py 8 the default async pool holds 100
@@ -18,12 +19,16 @@ POOL_WAIT_TIMEOUT = 20
 class RealtimeChannelLayer(RedisChannelLayer):
     """RedisChannelLayer whose pools wait for a free connection instead of raising."""
 
-    def create_pool(self, index: int) -> aioredis.BlockingConnectionPool:
+    def create_pool(self, index: int) -> aioredis.ConnectionPool:
         host: dict[str, Any] = dict(self.hosts[index])
-        address = host.pop("address")
         host.setdefault("max_connections", 64)
-        host.setdefault("timeout", POOL_WAIT_TIMEOUT)
         host.setdefault("socket_timeout", SOCKET_TIMEOUT)
         host.setdefault("socket_connect_timeout", 5)
         host.setdefault("health_check_interval", 2)
+        if "address" not in host:
+            # A Sentinel entry: channels-redis builds a SentinelConnectionPool,
+            # which has no blocking variant.
+            return create_pool(host)
+        address = host.pop("address")
+        host.setdefault("timeout", POOL_WAIT_TIMEOUT)
         return aioredis.BlockingConnectionPool.from_url(address, **host)

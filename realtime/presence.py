@@ -97,7 +97,7 @@ async def join(topic: str, connection: "ClientConnection") -> None:
     entry = _entry(connection)
     expires = int(time.time() * 1000) + _ttl_ms()
     first = await redis_client.arun_script(
-        redis_client.async_client(),
+        redis_client.async_shard(topic),
         JOIN_SCRIPT,
         _keys(topic),
         [connection.id, json.dumps(entry), expires, entry["key"], _ttl_ms() * 4],
@@ -113,7 +113,7 @@ async def leave(topic: str, connection: "ClientConnection") -> None:
     tracker().discard(topic, connection)
     entry = _entry(connection)
     last = await redis_client.arun_script(
-        redis_client.async_client(),
+        redis_client.async_shard(topic),
         LEAVE_SCRIPT,
         _keys(topic),
         [connection.id, entry["key"]],
@@ -125,7 +125,7 @@ async def leave(topic: str, connection: "ClientConnection") -> None:
 
 async def members(topic: str) -> list[Member]:
     """Everyone present now, one row per person, with their connection count."""
-    client = redis_client.async_client()
+    client = redis_client.async_shard(topic)
     entries_key, expiry_key, _people = _keys(topic)
     now = int(time.time() * 1000)
     async with client.pipeline(transaction=True) as pipe:
@@ -154,7 +154,7 @@ async def members(topic: str) -> list[Member]:
 async def sweep(topic: str) -> int:
     """Remove expired entries and announce who left; returns how many left."""
     gone = await redis_client.arun_script(
-        redis_client.async_client(),
+        redis_client.async_shard(topic),
         SWEEP_SCRIPT,
         _keys(topic),
         [int(time.time() * 1000)],
@@ -194,7 +194,7 @@ class PresenceTracker:
             for connection in list(connections):
                 entry = _entry(connection)
                 first = await redis_client.arun_script(
-                    redis_client.async_client(),
+                    redis_client.async_shard(topic),
                     JOIN_SCRIPT,
                     _keys(topic),
                     [

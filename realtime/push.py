@@ -83,7 +83,10 @@ class Published:
 
 
 def stats_key(name: str) -> str:
-    """Redis key of a server-wide counter (read by the charts sampler)."""
+    """Redis key of a server-wide counter (read by the charts sampler).
+
+    "published" is counted on the shard of each topic; readers sum the shards.
+    """
     return f"{settings.REALTIME_REDIS_PREFIX}:stats:{name}"
 
 
@@ -142,7 +145,7 @@ def publish(topic: str, event: str, data: Any, *, ephemeral: bool = False) -> Pu
     redis.RedisError when Redis is unreachable: a failed publish is never silent.
     """
     keys, args, payload = _prepare(topic, event, data, ephemeral)
-    client = redis_client.sync_client()
+    client = redis_client.sync_shard(topic)
     if payload is not None:
         with client.pipeline(transaction=False) as pipe:
             pipe.publish(channel_name(topic), payload)
@@ -159,7 +162,7 @@ async def apublish(
 ) -> Published:
     """Send an event to every subscriber of a topic, from async code."""
     keys, args, payload = _prepare(topic, event, data, ephemeral)
-    client = redis_client.async_client()
+    client = redis_client.async_shard(topic)
     if payload is not None:
         async with client.pipeline(transaction=False) as pipe:
             pipe.publish(channel_name(topic), payload)

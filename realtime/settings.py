@@ -9,6 +9,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from realtime.redis_urls import celery_broker, channel_layer_host
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -164,7 +166,14 @@ LOGOUT_REDIRECT_URL = "/"
 
 # --- Redis and the channel layer -------------------------------------------------
 
+# The main Redis: Celery broker, rate limits, connection counts, server stats.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The Redis servers that hold topics: each topic's history, offsets, presence and
+# pub/sub channel live on the shard picked by a hash of its name, and the channel
+# layer spreads its groups over the same list. Default: the main Redis alone.
+# Separated by spaces; every process must list the same shards in the same order.
+# Any entry may be a Sentinel address (redis+sentinel://host:port,host:port/master).
+REDIS_SHARD_URLS = env_str("REDIS_SHARD_URLS", REDIS_URL).split()
 # Every Redis key and channel this server writes starts with this prefix, so
 # several deployments (or test runs) can share one Redis server.
 REALTIME_REDIS_PREFIX = env_str("REALTIME_REDIS_PREFIX", "rt")
@@ -181,10 +190,8 @@ CHANNEL_LAYERS = {
         "BACKEND": "realtime.layers.RealtimeChannelLayer",
         "CONFIG": {
             "hosts": [
-                {
-                    "address": REDIS_URL,
-                    "max_connections": REALTIME_REDIS_MAX_CONNECTIONS,
-                }
+                channel_layer_host(url, max_connections=REALTIME_REDIS_MAX_CONNECTIONS)
+                for url in REDIS_SHARD_URLS
             ],
             "prefix": f"{REALTIME_REDIS_PREFIX}:asgi",
             "capacity": env_int("REALTIME_CHANNEL_CAPACITY", 1000),
@@ -268,7 +275,10 @@ CHAT_TYPING_INTERVAL = env_float("CHAT_TYPING_INTERVAL", 2.0)
 
 # --- Celery (background jobs) -------------------------------------------------------
 
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+# A Sentinel REDIS_URL becomes kombu's sentinel:// broker with its master_name.
+CELERY_BROKER_URL, _celery_sentinel_options = celery_broker(REDIS_URL)
+if os.environ.get("CELERY_BROKER_URL"):
+    CELERY_BROKER_URL, _celery_sentinel_options = env_str("CELERY_BROKER_URL"), {}
 CELERY_RESULT_BACKEND = None  # job state lives in the database (dashboard.Job)
 CELERY_TASK_DEFAULT_QUEUE = env_str(
     "CELERY_TASK_DEFAULT_QUEUE", f"{REALTIME_REDIS_PREFIX}-jobs"
@@ -284,6 +294,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": f"{REALTIME_REDIS_PREFIX}:celery:",
     # A message whose worker vanished without a word is redelivered after this.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    **_celery_sentinel_options,
 }
 CELERY_TASK_ALWAYS_EAGER = False
 # Extra modules that register job kinds (web and worker import them at start).

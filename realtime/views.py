@@ -36,7 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database and Redis both answer, else 503; JSON either way."""
+    """200 when the database and every Redis answer, else 503; JSON either way."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -44,11 +44,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["database"] = "ok"
     except DatabaseError as exc:
         checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        redis_client.sync_client().ping()
-        checks["redis"] = "ok"
-    except RedisError as exc:
-        checks["redis"] = f"error: {type(exc).__name__}"
+    redis_servers = {"redis": redis_client.sync_client()}
+    if settings.REDIS_SHARD_URLS != [settings.REDIS_URL]:
+        for index, shard in enumerate(redis_client.sync_shards()):
+            redis_servers[f"redis_shard_{index}"] = shard
+    for name, client in redis_servers.items():
+        try:
+            client.ping()
+            checks[name] = "ok"
+        except RedisError as exc:
+            checks[name] = f"error: {type(exc).__name__}"
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": checks},

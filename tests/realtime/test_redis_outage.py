@@ -1,8 +1,6 @@
 """Redis stopped for real mid-stream (a private redis-server), then restarted."""
 
 import json
-import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -12,52 +10,10 @@ from collections.abc import Iterator
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import API_TOKEN, free_port
+from tests.conftest import API_TOKEN
+from tests.services import PrivateRedis
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class PrivateRedis:
-    def __init__(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
-        self.port = free_port()
-        self.dir = tmp_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is needed for the outage test"
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.dir),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        import redis
-
-        while True:
-            try:
-                redis.Redis(port=self.port).ping()
-                return
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
 
 
 @pytest.fixture
