@@ -1,6 +1,7 @@
 """Chat business logic: every change to rooms and messages goes through here."""
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -71,19 +72,69 @@ def message_create(*, room: Room, author: Principal, text: Any) -> Message:
 
     Nothing is published unless the row was committed.
     """
+    with transaction.atomic():
+        message = _message_insert(room=room, author=author, text=text)
+        push.publish_on_commit(room.topic, "message", message_data(message))
+    return message
+
+
+@dataclass(frozen=True)
+class MessagePost:
+    """A message a client sent to a room, not yet stored."""
+
+    slug: str
+    author: Principal
+    text: str
+
+
+def message_store_many(posts: list[MessagePost]) -> list[Message | ChatRefused]:
+    """Store several posts in one transaction and one INSERT, committed on return.
+
+    Each post is checked on its own: a refused one gets its ChatRefused in its
+    place and the others are stored. The caller publishes the stored messages
+    (chat/writer.py); a database error stores none of them.
+    """
+    rooms = Room.objects.in_bulk({post.slug for post in posts}, field_name="slug")
+    results: list[Message | ChatRefused] = []
+    stored: list[tuple[Message, Principal]] = []
+    for post in posts:
+        room = rooms.get(post.slug)
+        if room is None or not room_can_read(room, post.author):
+            results.append(ChatRefused("forbidden", "no access to this room"))
+            continue
+        message = Message(
+            room=room,
+            author_id=post.author.user_id,
+            author_name=post.author.name,
+            text=post.text,
+        )
+        results.append(message)
+        stored.append((message, post.author))
+    with transaction.atomic():
+        Message.objects.bulk_create([message for message, _ in stored])
+        for message, author in stored:
+            _notify_mentions(message, author)
+    return results
+
+
+def message_check_text(text: Any) -> str:
+    """The text of a message, or ChatRefused("invalid") saying what is wrong."""
     if not isinstance(text, str) or not text.strip():
         raise ChatRefused("invalid", "message text must be a non-empty string")
     limit = settings.CHAT_MESSAGE_MAX_CHARS
     if len(text) > limit:
         raise ChatRefused("invalid", f"message text is over {limit} characters")
+    return text
+
+
+def _message_insert(*, room: Room, author: Principal, text: Any) -> Message:
+    message_check_text(text)
     if not room_can_read(room, author):
         raise ChatRefused("forbidden", "you cannot post in this room")
-    with transaction.atomic():
-        message = Message.objects.create(
-            room=room, author_id=author.user_id, author_name=author.name, text=text
-        )
-        push.publish_on_commit(room.topic, "message", message_data(message))
-        _notify_mentions(message, author)
+    message = Message.objects.create(
+        room=room, author_id=author.user_id, author_name=author.name, text=text
+    )
+    _notify_mentions(message, author)
     return message
 
 

@@ -8,7 +8,8 @@ from django.conf import settings
 
 from chat import services
 from chat.models import Room
-from chat.selectors import room_can_read
+from chat.selectors import message_data, room_can_read
+from chat.writer import message_writer
 from realtime import push, ratelimit, redis_client, topics
 from realtime.protocol import ProtocolError
 from realtime.topics import Principal, PublishRequest, TopicKind
@@ -54,17 +55,13 @@ async def _typing(room: Room, principal: Principal) -> dict[str, Any]:
 
 async def room_publish(request: PublishRequest) -> dict[str, Any]:
     """Client events in a room: `message`, `typing` and (moderators) `delete`."""
-    room = await _readable_room(request.match["slug"], request.principal)
-    if room is None:
-        raise ProtocolError("forbidden", "no access to this room", topic=request.topic)
     data = request.data if isinstance(request.data, dict) else {}
     try:
         if request.event == "message":
-            await _check_rate(request)
-            message = await database_sync_to_async(services.message_create)(
-                room=room, author=request.principal, text=data.get("text")
-            )
-            return {"id": message.pk}
+            return await _message(request, data.get("text"))
+        room = await _readable_room(request.match["slug"], request.principal)
+        if room is None:
+            raise services.ChatRefused("forbidden", "no access to this room")
         if request.event == "typing":
             return await _typing(room, request.principal)
         if request.event == "delete":
@@ -81,6 +78,16 @@ async def room_publish(request: PublishRequest) -> dict[str, Any]:
     raise ProtocolError(
         "bad_frame", "chat events are message, typing, delete", topic=request.topic
     )
+
+
+async def _message(request: PublishRequest, text: Any) -> dict[str, Any]:
+    """Store a message (group commit), then publish it from the event loop."""
+    await _check_rate(request)
+    message = await message_writer().store(
+        slug=request.match["slug"], author=request.principal, text=text
+    )
+    await push.apublish(request.topic, "message", message_data(message))
+    return {"id": message.pk}
 
 
 ROOM = TopicKind(

@@ -12,7 +12,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from realtime import daphne_compat  # noqa: E402
+from realtime import daphne_compat, gc_tuning  # noqa: E402
 from realtime.middleware import ServerSendInScope  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
@@ -28,3 +28,4 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+gc_tuning.tune()

@@ -26,14 +26,25 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# ARGV: expiry time, key TTL, then (connection, entry, person) for each
+# connection; returns, for each, 1 if its person just arrived.
 JOIN_SCRIPT = """
-local existed = redis.call('HEXISTS', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[5]) end
-if existed == 1 then return 0 end
-return redis.call('HINCRBY', KEYS[3], ARGV[4], 1) == 1 and 1 or 0
+local firsts = {}
+for i = 3, #ARGV, 3 do
+  local existed = redis.call('HEXISTS', KEYS[1], ARGV[i])
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[i])
+  local first = 0
+  if existed == 0 and redis.call('HINCRBY', KEYS[3], ARGV[i + 2], 1) == 1 then
+    first = 1
+  end
+  table.insert(firsts, first)
+end
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+return firsts
 """
+# Connections re-asserted per script call: bounds how long one call holds Redis.
+REFRESH_CHUNK = 200
 
 LEAVE_SCRIPT = """
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -92,19 +103,30 @@ def _entry(connection: "ClientConnection") -> dict[str, Any]:
     }
 
 
-async def join(topic: str, connection: "ClientConnection") -> None:
-    """Record a connection as present; announce the person if they just arrived."""
-    entry = _entry(connection)
-    expires = int(time.time() * 1000) + _ttl_ms()
-    first = await redis_client.arun_script(
+async def _assert_present(
+    topic: str, connections: list["ClientConnection"]
+) -> list[dict[str, Any]]:
+    """Record connections as present (idempotent); the entries of people who
+    just arrived."""
+    entries = [_entry(connection) for connection in connections]
+    args: list[Any] = [int(time.time() * 1000) + _ttl_ms(), _ttl_ms() * 4]
+    for connection, entry in zip(connections, entries, strict=True):
+        args += [connection.id, json.dumps(entry), entry["key"]]
+    firsts = await redis_client.arun_script(
         redis_client.async_shard(topic),
         JOIN_SCRIPT,
         _keys(topic),
-        [connection.id, json.dumps(entry), expires, entry["key"], _ttl_ms() * 4],
+        args,
         idempotent=True,
     )
+    return [entry for entry, first in zip(entries, firsts, strict=True) if first]
+
+
+async def join(topic: str, connection: "ClientConnection") -> None:
+    """Record a connection as present; announce the person if they just arrived."""
+    arrived = await _assert_present(topic, [connection])
     tracker().add(topic, connection)
-    if first:
+    for entry in arrived:
         await push.apublish(topic, "presence.join", entry, ephemeral=True)
 
 
@@ -188,25 +210,12 @@ class PresenceTracker:
         """Re-assert every local entry (idempotent: the join script only counts a
         connection once), so entries lost with a Redis restart come back and
         their people are announced again."""
-        expires = int(time.time() * 1000) + _ttl_ms()
         rejoined: list[tuple[str, dict[str, Any]]] = []
         for topic, connections in list(self._entries.items()):
-            for connection in list(connections):
-                entry = _entry(connection)
-                first = await redis_client.arun_script(
-                    redis_client.async_shard(topic),
-                    JOIN_SCRIPT,
-                    _keys(topic),
-                    [
-                        connection.id,
-                        json.dumps(entry),
-                        expires,
-                        entry["key"],
-                        _ttl_ms() * 4,
-                    ],
-                    idempotent=True,
-                )
-                if first:
+            local = list(connections)
+            for start in range(0, len(local), REFRESH_CHUNK):
+                chunk = local[start : start + REFRESH_CHUNK]
+                for entry in await _assert_present(topic, chunk):
                     rejoined.append((topic, entry))
         for topic, entry in rejoined:
             await push.apublish(topic, "presence.join", entry, ephemeral=True)

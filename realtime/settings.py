@@ -50,6 +50,20 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def env_gc_thresholds(name: str, default: str) -> tuple[int, int, int]:
+    raw = env_list(name, default)
+    try:
+        thresholds = tuple(int(item) for item in raw)
+    except ValueError:
+        thresholds = ()
+    if len(thresholds) != 3 or min(thresholds) < 1:
+        raise ImproperlyConfigured(
+            f"{name} must be three positive integers like 50000,20,100, got {raw!r}"
+        )
+    young, middle, old = thresholds
+    return young, middle, old
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
@@ -132,9 +146,11 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The test server runs in another process, so the test database must be a file.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
-    # WAL lets the server read while a test or worker writes.
+    # WAL lets the server read while a test or worker writes. synchronous=NORMAL
+    # (SQLite's advice for WAL) syncs at checkpoints instead of every commit: a
+    # crash of the process loses nothing, a power cut may lose the last commits.
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
@@ -261,6 +277,14 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# --- The server process -------------------------------------------------------------
+
+# Garbage collection (realtime/gc_tuning.py): freeze start-up objects out of
+# collections, and collect less often than CPython's 700,10,10 (which paused
+# the loop 80-320 ms at a time under chat load; docs/performance.md).
+REALTIME_GC_FREEZE = env_bool("REALTIME_GC_FREEZE", True)
+REALTIME_GC_THRESHOLDS = env_gc_thresholds("REALTIME_GC_THRESHOLDS", "50000,20,100")
 
 # --- Chat --------------------------------------------------------------------------
 

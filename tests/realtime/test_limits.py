@@ -132,3 +132,29 @@ def test_group_memberships_outlive_the_channel_layer_group_expiry(make_server):
         )
         (event,) = client.events(1)
         assert event["event"] == "raw"
+
+
+def test_refresh_extends_live_connections_and_never_revives_released_ones():
+    import asyncio
+
+    from realtime import connection_limits, redis_client
+
+    ip = f"198.51.100.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:6]}"
+    live = [(f"c{n}-{uuid.uuid4().hex[:6]}", 10_000 + n % 2, ip) for n in range(5)]
+    gone = (f"gone-{uuid.uuid4().hex[:6]}", 10_000, ip)
+
+    async def scenario() -> tuple[dict[bytes, float], dict[bytes, float]]:
+        for entry in [*live, gone]:
+            assert await connection_limits.admit(*entry) is None
+        await connection_limits.release(*gone)
+        ip_key = connection_limits._scopes(None, ip)[0][1]
+        client = redis_client.async_client()
+        before = dict(await client.zrange(ip_key, 0, -1, withscores=True))
+        await asyncio.sleep(0.05)
+        await connection_limits.refresh([*live, gone])
+        after = dict(await client.zrange(ip_key, 0, -1, withscores=True))
+        return before, after
+
+    before, after = asyncio.run(scenario())
+    assert set(after) == {c.encode() for c, _, _ in live}
+    assert all(after[member] > before[member] for member in after)
