@@ -9,6 +9,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from realtime import connection_limits, metrics, shutdown, stats
 from realtime.connection import ClientConnection, GroupMembership
 from realtime.hub import get_hub
+from realtime.layers import RealtimeChannelLayer
 from realtime.middleware import SERVER_SEND
 from realtime.principals import principal_from_scope
 from realtime.protocol import CLOSE_TOO_MANY_CONNECTIONS, encode
@@ -23,29 +24,38 @@ class ChannelLayerGroups(GroupMembership):
         self._consumer = consumer
 
     async def add(self, topic: str) -> None:
-        await self._add_group(group_name(topic))
+        await self.add_groups([group_name(topic)])
 
     async def refresh(self, topics: list[str]) -> None:
         groups = getattr(self._consumer, "identity_groups", [])
-        for group in [*groups, *(group_name(topic) for topic in topics)]:
-            await self._add_group(group)
+        await self.add_groups([*groups, *(group_name(topic) for topic in topics)])
 
-    async def _add_group(self, group: str) -> None:
+    async def add_groups(self, groups: list[str]) -> None:
+        """Join channel-layer groups in one round trip per Redis shard."""
         layer = self._consumer.channel_layer
-        if layer is None:
+        if layer is None or not groups:
             return
+        channel = self._consumer.channel_name
         try:
-            await layer.group_add(group, self._consumer.channel_name)
+            await _group_add_all(layer, groups, channel)
         except RedisConnectionError:
             # After a Redis restart the pool still holds dead connections; the
             # failed one is dropped, so one more try gets a fresh connection.
-            await layer.group_add(group, self._consumer.channel_name)
+            await _group_add_all(layer, groups, channel)
 
     async def discard(self, topic: str) -> None:
         if self._consumer.channel_layer is not None:
             await self._consumer.channel_layer.group_discard(
                 group_name(topic), self._consumer.channel_name
             )
+
+
+async def _group_add_all(layer: Any, groups: list[str], channel: str) -> None:
+    if isinstance(layer, RealtimeChannelLayer):
+        await layer.group_add_many(groups, channel)
+    else:  # the in-memory layer of unit tests
+        for group in groups:
+            await layer.group_add(group, channel)
 
 
 class RealtimeConsumer(AsyncWebsocketConsumer):
@@ -170,8 +180,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         session = self.scope.get("session")
         if session is not None and session.session_key:
             self.identity_groups.append(session_group(session.session_key))
-        for group in self.identity_groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+        await ChannelLayerGroups(self).add_groups(self.identity_groups)
 
     async def _send_text(self, text: str) -> None:
         # Every event frame passes here, so it goes straight to the server's
