@@ -3,7 +3,8 @@
 import asyncio
 
 import pytest
-from django.db import DatabaseError
+from channels.db import database_sync_to_async
+from django.db import DatabaseError, connections
 
 from chat import services
 from chat.models import Message
@@ -21,10 +22,15 @@ def post_all(writer: MessageWriter, posts: list[tuple[str, Principal, object]]):
     """Post every message at once; each result is a Message or the exception."""
 
     async def run():  # type: ignore[no-untyped-def]
-        return await asyncio.gather(
-            *(writer.store(slug=s, author=a, text=t) for s, a, t in posts),
-            return_exceptions=True,
-        )
+        try:
+            return await asyncio.gather(
+                *(writer.store(slug=s, author=a, text=t) for s, a, t in posts),
+                return_exceptions=True,
+            )
+        finally:
+            # The database thread keeps its connection (CONN_MAX_AGE); close it,
+            # or it still holds the test database when pytest drops it.
+            await database_sync_to_async(connections.close_all)()
 
     return asyncio.run(run())
 
