@@ -52,12 +52,3 @@ def test_bin_run_serves_pages_and_runs_jobs(tmp_path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-        # Celery's pool children can outlive bin/run by a moment; wait for the
-        # whole group, or they still hold the test database at teardown.
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(process.pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.2)
