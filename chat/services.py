@@ -72,10 +72,13 @@ def message_create(*, room: Room, author: Principal, text: Any) -> Message:
 
     Nothing is published unless the row was committed.
     """
+    post = MessagePost(room.slug, author, message_check_text(text))
     with transaction.atomic():
-        message = _message_insert(room=room, author=author, text=text)
-        push.publish_on_commit(room.topic, "message", message_data(message))
-    return message
+        (stored,) = message_store_many([post])
+        if isinstance(stored, ChatRefused):
+            raise stored
+        push.publish_on_commit(room.topic, "message", message_data(stored))
+    return stored
 
 
 @dataclass(frozen=True)
@@ -125,17 +128,6 @@ def message_check_text(text: Any) -> str:
     if len(text) > limit:
         raise ChatRefused("invalid", f"message text is over {limit} characters")
     return text
-
-
-def _message_insert(*, room: Room, author: Principal, text: Any) -> Message:
-    message_check_text(text)
-    if not room_can_read(room, author):
-        raise ChatRefused("forbidden", "you cannot post in this room")
-    message = Message.objects.create(
-        room=room, author_id=author.user_id, author_name=author.name, text=text
-    )
-    _notify_mentions(message, author)
-    return message
 
 
 MENTION_RE = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
