@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP to Django; WebSockets via origin check and auth to /ws/."""
+"""ASGI entry point: HTTP to Django; WebSockets via the origin check to /ws/."""
 
 import os
 
@@ -8,24 +8,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realtime.settings")
 # Django must be set up before anything imports models (consumers, auth).
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from realtime import daphne_compat, gc_tuning  # noqa: E402
-from realtime.middleware import ServerSendInScope  # noqa: E402
-from realtime.routing import websocket_urlpatterns  # noqa: E402
+from realtime.consumers import realtime_consumer  # noqa: E402
 
 daphne_compat.install()
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": ServerSendInScope(
-            AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-            )
-        ),
+        "websocket": AllowedHostsOriginValidator(realtime_consumer),
     }
 )
 gc_tuning.tune()

@@ -19,22 +19,26 @@ from redis.exceptions import RedisError
 
 from realtime import history, liveness, metrics, presence, topics
 from realtime.hub import Hub
+from realtime.inbox import ProcessInbox
 from realtime.outbox import Outbox, TokenBucket
 from realtime.protocol import (
+    CLOSE_SESSION_ENDED,
     CLOSE_SLOW_CONSUMER,
     ClientFrame,
     ProtocolError,
     Since,
+    encode,
     error_frame,
     parse_client_frame,
     reply_frame,
 )
+from realtime.push import group_name
 from realtime.topics import Principal
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(slots=True)
 class Subscription:
     topic: str
     kind: topics.TopicKind
@@ -42,20 +46,6 @@ class Subscription:
     last_offset: int = 0
     # While a subscribe is replaying history, live frames wait here.
     held: list[tuple[int, str, str]] | None = field(default_factory=list)
-
-
-class GroupMembership:
-    """Channel-layer group hooks; the consumer supplies real ones."""
-
-    async def add(self, topic: str) -> None:
-        return None
-
-    async def discard(self, topic: str) -> None:
-        return None
-
-    async def refresh(self, topics: list[str]) -> None:
-        """Re-add memberships before the channel layer's group expiry drops them."""
-        return None
 
 
 class ClientConnection:
@@ -68,7 +58,7 @@ class ClientConnection:
         hub: Hub,
         send_text: Callable[[str], Awaitable[None]],
         close: Callable[[int], Coroutine[Any, Any, None]],
-        groups: GroupMembership | None = None,
+        inbox: ProcessInbox | None = None,
         ip: str | None = None,
     ) -> None:
         self.id = secrets.token_hex(8)
@@ -78,7 +68,8 @@ class ClientConnection:
         self.principal = principal
         self._hub = hub
         self._close = close
-        self._groups = groups or GroupMembership()
+        self._inbox = inbox
+        self._identity_groups: list[str] = []
         self._subscriptions: dict[str, Subscription] = {}
         self._bucket = TokenBucket(
             settings.REALTIME_CLIENT_RATE, settings.REALTIME_CLIENT_BURST
@@ -90,12 +81,8 @@ class ClientConnection:
             on_overflow=self._overflow,
         )
         self._closed = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] | None = None  # made when needed
         self.last_seen = time.monotonic()
-        # Every record logged about this connection carries these fields.
-        self.log = logging.LoggerAdapter(
-            logger, {"connection": self.id, "user": principal.user_id, "ip": ip}
-        )
         liveness.reaper().watch(self)
 
     # --- inbound ---------------------------------------------------------------
@@ -167,12 +154,12 @@ class ClientConnection:
         self._subscriptions[topic] = sub
         try:
             await self._hub.join(topic, self)
-            await self._groups.add(topic)
+            await self._join_groups([group_name(topic)])
             reply, replay = await self._catch_up(sub, frame)
         except BaseException:
             self._subscriptions.pop(topic, None)
             await self._hub.leave(topic, self)
-            await self._groups.discard(topic)
+            await self._leave_groups([group_name(topic)])
             raise
         metrics.SUBSCRIPTIONS.inc()
         self.send(reply)
@@ -207,7 +194,7 @@ class ClientConnection:
         sub = self._subscriptions.pop(topic)
         metrics.SUBSCRIPTIONS.dec()
         await self._hub.leave(topic, self)
-        await self._groups.discard(topic)
+        await self._leave_groups([group_name(topic)])
         if sub.kind.presence:
             await presence.leave(topic, self)
 
@@ -251,6 +238,52 @@ class ClientConnection:
         error = ProtocolError("forbidden", "access to this topic ended", topic=topic)
         self.send(error_frame(error))
 
+    # --- channel-layer groups ----------------------------------------------------
+
+    async def join_identity_groups(self, groups: list[str]) -> None:
+        """Groups through which another process can close this socket (logout)."""
+        self._identity_groups = groups
+        await self._join_groups(groups)
+
+    async def _join_groups(self, groups: list[str]) -> None:
+        if self._inbox is not None and groups:
+            await self._inbox.add(groups, self)
+
+    async def _leave_groups(self, groups: list[str]) -> None:
+        if self._inbox is not None and groups:
+            await self._inbox.discard(groups, self)
+
+    def on_group_message(self, message: dict[str, Any]) -> None:
+        """A channel-layer message for a group this connection is in."""
+        kind = message.get("type")
+        if kind == "realtime.event":
+            self._raw_event(message)
+        elif kind == "realtime.revoke":
+            topic, user_id = message.get("topic"), message.get("user_id")
+            if isinstance(topic, str) and isinstance(user_id, int):
+                self._spawn(self.revoke(topic, user_id=user_id))
+        elif kind == "realtime.close":
+            self.close_soon(int(message.get("code", CLOSE_SESSION_ENDED)))
+        else:
+            self.log.warning("ignored a channel-layer message of type %r", kind)
+
+    def _raw_event(self, message: dict[str, Any]) -> None:
+        """A raw group_send to a topic's group, passed on without offset.
+
+        Only fields we name are copied: a producer's `type` is never echoed.
+        """
+        topic = message.get("topic")
+        if not isinstance(topic, str) or topic not in self._subscriptions:
+            return
+        frame = {
+            "type": "event",
+            "topic": topic,
+            "event": str(message.get("event", "message")),
+            "data": message.get("data"),
+            "ts": message.get("ts"),
+        }
+        self.send(encode(frame))
+
     # --- outbound --------------------------------------------------------------
 
     def send(self, frame: str) -> None:
@@ -276,9 +309,7 @@ class ClientConnection:
         if sub is None or sub.held is not None:
             return  # not subscribed, or a catch-up is already running
         sub.held = []
-        task = asyncio.get_running_loop().create_task(self._refill(sub))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._refill(sub))
 
     async def _refill(self, sub: Subscription) -> None:
         """Replay what history holds after the last offset sent, then resume live.
@@ -318,11 +349,22 @@ class ClientConnection:
 
     def close_soon(self, code: int) -> None:
         """Close the socket with a close code, from sync code."""
-        task = asyncio.get_running_loop().create_task(self._close(code))
+        self._spawn(self._close(code))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        if self._tasks is None:
+            self._tasks = set()
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     # --- lifecycle ---------------------------------------------------------------
+
+    @property
+    def log(self) -> "logging.LoggerAdapter[logging.Logger]":
+        """A logger whose records carry this connection's id, user and IP."""
+        extra = {"connection": self.id, "user": self.principal.user_id, "ip": self.ip}
+        return logging.LoggerAdapter(logger, extra)
 
     @property
     def user_id(self) -> int | None:
@@ -331,9 +373,6 @@ class ClientConnection:
     def subscribed_topics(self) -> list[str]:
         return list(self._subscriptions)
 
-    async def refresh_groups(self) -> None:
-        await self._groups.refresh(list(self._subscriptions))
-
     async def shutdown(self) -> None:
         """Leave every topic; safe to call more than once."""
         if self._closed:
@@ -341,10 +380,11 @@ class ClientConnection:
         self._closed = True
         liveness.reaper().forget(self)
         self._outbox.close()
-        for task in list(self._tasks):
+        for task in list(self._tasks or ()):
             task.cancel()
         for topic in list(self._subscriptions):
             try:
                 await self._drop(topic)
             except RedisError:
                 self.log.warning("cleanup of %s failed", topic)
+        await self._leave_groups(self._identity_groups)

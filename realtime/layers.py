@@ -52,3 +52,33 @@ class RealtimeChannelLayer(RedisChannelLayer):
                     pipe.zadd(self._group_key(group), {channel: now})
                     pipe.expire(self._group_key(group), self.group_expiry)
                 await pipe.execute()
+
+    async def group_discard_many(
+        self, groups: list[str], channel: str, *, before: float
+    ) -> None:
+        """group_discard for several groups, unless re-added at or after `before`.
+
+        A membership re-added while the discard was in flight carries a newer
+        score (group_add writes the time), so it survives.
+        """
+        by_shard: dict[int, list[str]] = {}
+        for group in groups:
+            by_shard.setdefault(self.consistent_hash(group), []).append(group)
+        for index, shard_groups in by_shard.items():
+            keys = [self._group_key(group) for group in shard_groups]
+            await self.connection(index).eval(
+                DISCARD_OLDER_SCRIPT, len(keys), *keys, channel, repr(before)
+            )
+
+
+# ZREM channel from each group key, but only where its score (the time it was
+# added) is older than ARGV[2].
+DISCARD_OLDER_SCRIPT = """
+for _, key in ipairs(KEYS) do
+  local score = redis.call('ZSCORE', key, ARGV[1])
+  if score and tonumber(score) < tonumber(ARGV[2]) then
+    redis.call('ZREM', key, ARGV[1])
+  end
+end
+return 0
+"""

@@ -5,8 +5,8 @@ for REALTIME_IDLE_TIMEOUT seconds is dead or stuck (a laptop lid, a dropped
 NAT mapping); closing it frees its subscriptions and presence entries.
 
 channels-redis forgets a group member after `group_expiry` (a day by default)
-even when the consumer is alive, so memberships are re-added at a quarter of
-that period.
+even when its process is alive, so the process inbox's memberships are re-added
+at a quarter of that period.
 """
 
 import asyncio
@@ -18,6 +18,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from realtime import connection_limits
+from realtime.inbox import get_inbox
 from realtime.loops import per_loop
 from realtime.protocol import CLOSE_IDLE
 
@@ -36,8 +37,6 @@ class Watched(Protocol):
     def close_soon(self, code: int) -> None: ...
 
     async def close_now(self, code: int) -> None: ...
-
-    async def refresh_groups(self) -> None: ...
 
 
 class IdleReaper:
@@ -69,13 +68,12 @@ class IdleReaper:
         return len(idle)
 
     async def refresh_groups(self) -> None:
-        """Re-add every connection's channel-layer group memberships."""
+        """Re-add this process's channel-layer group memberships."""
         self._groups_refreshed = time.monotonic()
-        for connection in list(self._connections):
-            try:
-                await connection.refresh_groups()
-            except RedisError:
-                logger.warning("could not refresh groups of %s", connection.id)
+        try:
+            await get_inbox().refresh()
+        except RedisError:
+            logger.warning("could not refresh channel-layer groups", exc_info=True)
 
     async def _run(self) -> None:
         group_period = settings.REALTIME_GROUP_EXPIRY / 4

@@ -1,7 +1,6 @@
 """Per-connection outbound queue and inbound rate limit."""
 
 import asyncio
-import collections
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -19,7 +18,23 @@ class Outbox:
     waiting, on_overflow runs once and later frames are dropped (the connection
     is being closed). The socket's send must apply backpressure (uvicorn does;
     realtime.daphne_compat makes daphne do it) or the queue never fills.
+
+    Idle, it holds an empty list, a task and one future: every idle socket has
+    one, so it stays small (docs/performance.md, idle memory).
     """
+
+    __slots__ = (
+        "_send",
+        "_limit",
+        "_max_chars",
+        "_count",
+        "_chars",
+        "_on_overflow",
+        "_frames",
+        "_waiter",
+        "_overflowed",
+        "_task",
+    )
 
     def __init__(
         self,
@@ -32,10 +47,11 @@ class Outbox:
         self._send = send
         self._limit = limit
         self._max_chars = max_chars
+        self._count = 0  # frames queued or in the batch being written
         self._chars = 0
         self._on_overflow = on_overflow
-        self._frames: collections.deque[str] = collections.deque()
-        self._wakeup = asyncio.Event()
+        self._frames: list[str] = []
+        self._waiter: asyncio.Future[None] | None = None
         self._overflowed = False
         self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -43,35 +59,42 @@ class Outbox:
         if self._overflowed:
             metrics.FRAMES_DROPPED.inc()
             return
-        if (
-            len(self._frames) >= self._limit
-            or self._chars + len(frame) > self._max_chars
-        ):
+        if self._count >= self._limit or self._chars + len(frame) > self._max_chars:
             self._overflowed = True
-            metrics.FRAMES_DROPPED.inc(len(self._frames) + 1)
-            self._frames.clear()
-            self._chars = 0
+            metrics.FRAMES_DROPPED.inc(self._count + 1)
+            self._frames = []
+            self._count = self._chars = 0
             self._on_overflow()
             return
         self._frames.append(frame)
+        self._count += 1
         self._chars += len(frame)
-        self._wakeup.set()
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def close(self) -> None:
         self._task.cancel()
-        self._frames.clear()
-        self._chars = 0
+        self._frames = []
+        self._count = self._chars = 0
 
     async def _run(self) -> None:
         # One task per connection, woken per batch, not per frame: frames that
         # pile up while it waits go out back to back, which lets the server
         # flush them together (measured in docs/performance.md).
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                await self._wakeup.wait()
-                self._wakeup.clear()
-                while self._frames:
-                    frame = self._frames.popleft()
+                if not self._frames:
+                    self._waiter = loop.create_future()
+                    await self._waiter
+                batch, self._frames = self._frames, []
+                for frame in batch:
+                    if self._overflowed:
+                        break
+                    self._count -= 1
                     self._chars -= len(frame)
                     await self._send(frame)
         except asyncio.CancelledError:
@@ -79,11 +102,13 @@ class Outbox:
         except Exception:  # noqa: BLE001 - the socket is gone; stop writing to it
             logger.debug("send failed; the outbox stops", exc_info=True)
             self._overflowed = True
-            self._frames.clear()
+            self._frames = []
 
 
 class TokenBucket:
     """Allows `rate` actions per second on average and `burst` at once."""
+
+    __slots__ = ("rate", "burst", "_tokens", "_stamp")
 
     def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate

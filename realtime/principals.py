@@ -1,9 +1,14 @@
 """Who a WebSocket or HTTP caller is, as a Principal."""
 
 import secrets
+from importlib import import_module
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib import auth
+from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 
 from realtime.topics import Principal
 
@@ -25,17 +30,28 @@ def new_guest_name() -> str:
     return f"guest-{secrets.token_hex(3)}"
 
 
+async def principal_for_socket(scope: dict[str, Any]) -> tuple[Principal, str | None]:
+    """The socket's Principal and login session key, from its session cookie.
+
+    Does what channels' session and auth middleware do (Django's own session
+    store and auth.get_user) in one database hop, and keeps only the result.
+    """
+    cookie = next((v for k, v in scope.get("headers", ()) if k == b"cookie"), b"")
+    return await _principal_for_cookie(cookie.decode("latin1"))
+
+
 @database_sync_to_async
-def _guest_name_from_session(session: Any) -> str | None:
-    name = session.get(GUEST_SESSION_KEY) if session is not None else None
-    return name if isinstance(name, str) else None
-
-
-async def principal_from_scope(scope: dict[str, Any]) -> Principal:
-    """The connection's Principal; a guest keeps the name its session was given."""
-    principal = principal_for_user(scope.get("user"))
-    if principal.is_guest:
-        name = await _guest_name_from_session(scope.get("session"))
-        if name:
-            principal = Principal(user_id=None, name=name, is_guest=True)
-    return principal
+def _principal_for_cookie(cookie: str) -> tuple[Principal, str | None]:
+    session_key = parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME)
+    if not session_key:
+        return principal_for_user(None), None
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    request = HttpRequest()
+    request.session = session
+    principal = principal_for_user(auth.get_user(request))
+    if not principal.is_guest:
+        return principal, session.session_key
+    name = session.get(GUEST_SESSION_KEY)
+    if isinstance(name, str) and name:
+        principal = Principal(user_id=None, name=name, is_guest=True)
+    return principal, None

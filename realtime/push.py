@@ -204,7 +204,8 @@ def _group_send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer is configured")
-    async_to_sync(layer.group_send)(group, message)
+    # The group's name lets each process's inbox find the sockets behind it.
+    async_to_sync(layer.group_send)(group, {**message, "group": group})
 
 
 def session_group(session_key: str) -> str:
