@@ -20,6 +20,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from realtime import metrics, redis_client
+from realtime.inbox import get_inbox
 from realtime.loops import per_loop
 from realtime.push import channel_name
 
@@ -189,6 +190,8 @@ class ShardHub:
     def _reconnected(self) -> None:
         logger.warning("pub/sub connection re-established; listeners refill")
         metrics.PUBSUB_RECONNECTS.inc()
+        # The shard may have restarted empty; its channel-layer groups too.
+        get_inbox().refresh_soon()
         for topic, listeners in self._listeners.items():
             for listener in tuple(listeners):
                 listener.lagged(topic)

@@ -38,26 +38,57 @@ class ProcessInbox:
         self._layer = layer
         self._channel: str | None = None
         self._members: dict[str, set[Member]] = {}
+        self._joining: dict[str, asyncio.Future[None]] = {}
+        self._refreshing: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
 
     async def add(self, groups: list[str], member: Member) -> None:
         """Route these groups' messages to member; returns once Redis has them.
 
-        Every add writes its memberships, even for groups this process has
-        joined already: one pipelined round trip, and a Redis that restarted
-        empty gets them back with the next connection.
+        Only groups this process is not in yet cost a Redis round trip; a
+        Redis that restarted empty gets every membership back (refresh_soon).
         """
+        new: list[str] = []
+        pending: list[asyncio.Future[None]] = []
         for group in groups:
-            self._members.setdefault(group, set()).add(member)
+            members = self._members.get(group)
+            if members is None:
+                members = self._members[group] = set()
+                new.append(group)
+            elif group in self._joining:
+                pending.append(self._joining[group])
+            members.add(member)
         if self._layer is None:
             return
         try:
-            await _group_add_all(self._layer, groups, await self._channel_name())
+            if new:
+                await self._join(new)
+            for joining in pending:
+                await asyncio.shield(joining)
         except BaseException:
             self._forget(groups, member)
             raise
 
-    async def discard(self, groups: list[str], member: Member) -> None:
+    async def _join(self, groups: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        for group in groups:
+            self._joining[group] = loop.create_future()
+        try:
+            await _group_add_all(self._layer, groups, await self._channel_name())
+        except BaseException as error:
+            for group in groups:
+                # Everyone waiting on this join fails with it; start afresh.
+                self._members.pop(group, None)
+                joining = self._joining.pop(group)
+                joining.set_exception(error)
+                joining.exception()  # marked retrieved; waiters re-raise it
+            raise
+        for group in groups:
+            self._joining.pop(group).set_result(None)
+        # Everyone who wanted a group may have left while it was being joined.
+        await self.discard([g for g in groups if not self._members.get(g)], None)
+
+    async def discard(self, groups: list[str], member: Member | None) -> None:
         """Stop routing these groups to member; leave those no one here wants."""
         emptied = self._forget(groups, member)
         if emptied and self._channel is not None:
@@ -65,22 +96,34 @@ class ProcessInbox:
                 self._layer, emptied, self._channel, before=time.time()
             )
 
-    def _forget(self, groups: list[str], member: Member) -> list[str]:
+    def _forget(self, groups: list[str], member: Member | None) -> list[str]:
         emptied = []
         for group in groups:
             members = self._members.get(group)
             if members is None:
                 continue
             members.discard(member)
-            if not members:
+            if not members and group not in self._joining:
                 del self._members[group]
                 emptied.append(group)
         return emptied
 
     async def refresh(self) -> None:
-        """Re-add every membership before the layer's group expiry drops it."""
+        """Re-add every membership (group expiry; a Redis that lost its data)."""
         if self._members and self._channel is not None:
             await _group_add_all(self._layer, list(self._members), self._channel)
+
+    def refresh_soon(self) -> None:
+        """Refresh from sync code, e.g. when a Redis connection came back."""
+        if self._refreshing is None or self._refreshing.done():
+            loop = asyncio.get_running_loop()
+            self._refreshing = loop.create_task(self._refresh_logged())
+
+    async def _refresh_logged(self) -> None:
+        try:
+            await self.refresh()
+        except RedisError:
+            logger.warning("could not re-add channel-layer groups", exc_info=True)
 
     def member_count(self, group: str) -> int:
         return len(self._members.get(group, ()))
@@ -105,6 +148,8 @@ class ProcessInbox:
                 logger.warning("channel-layer receive failed; retrying", exc_info=True)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECEIVE_RETRY_MAX)
+                # Redis may have restarted empty: put the memberships back.
+                self.refresh_soon()
                 continue
             try:
                 self._route(message)

@@ -163,3 +163,24 @@ def test_an_unknown_websocket_path_is_refused(server):
             open_timeout=5,
         )
     assert refused.value.response.status_code == 403
+
+
+def test_concurrent_first_joins_of_a_group_all_wait_for_redis():
+    group = group_name(f"public.i{uuid.uuid4().hex[:10]}")
+
+    async def scenario() -> None:
+        layer = real_layer()
+        inbox = ProcessInbox(layer)
+        first, second = Recorder(), Recorder()
+        joining = asyncio.get_running_loop().create_task(inbox.add([group], first))
+        await asyncio.sleep(0)  # the first add is now waiting on Redis
+        await inbox.add([group], second)
+        assert joining.done()  # the second add waited for the first one's join
+        assert len(await members_in_redis(layer, group)) == 1
+        assert inbox.member_count(group) == 2
+        for member in (first, second):
+            await inbox.discard([group], member)
+        assert await members_in_redis(layer, group) == []
+        await layer.close_pools()
+
+    asyncio.run(scenario())

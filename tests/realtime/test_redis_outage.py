@@ -77,3 +77,36 @@ def test_server_survives_a_redis_outage_and_clients_recover(make_server, private
         assert event["data"] == {"i": 1}
         members = client.request({"type": "presence", "topic": topic})["members"]
         assert [m["name"] for m in members] == [client.welcome["user"]["name"]]
+
+
+def test_channel_layer_groups_come_back_after_redis_restarts_empty(
+    make_server, private_redis
+):
+    from asgiref.sync import async_to_sync
+    from django.conf import settings
+
+    from realtime.layers import RealtimeChannelLayer
+    from realtime.push import group_name
+
+    server = make_server(REDIS_URL=f"redis://127.0.0.1:{private_redis.port}/0")
+    topic = f"public.t{uuid.uuid4().hex[:10]}"
+    layer = RealtimeChannelLayer(
+        hosts=[private_redis.url], prefix=f"{settings.REALTIME_REDIS_PREFIX}:asgi"
+    )
+    raw = {"type": "realtime.event", "topic": topic, "event": "raw"}
+    with server.client() as client:
+        client.subscribe(topic)
+        assert client.request({"type": "ping"})["type"] == "pong"  # joined presence
+        private_redis.stop()
+        time.sleep(1)
+        private_redis.start()  # empty: the process's group memberships are gone
+        deadline = time.monotonic() + 20
+        while True:
+            assert time.monotonic() < deadline, "the raw send never arrived"
+            async_to_sync(layer.group_send)(group_name(topic), raw)
+            try:
+                frame = client.recv(timeout=0.5)
+            except TimeoutError:
+                continue
+            if frame["type"] == "event" and frame["event"] == "raw":
+                break  # other frames: lagged errors, presence events
