@@ -15,10 +15,10 @@ import time
 from typing import Any
 
 from django.conf import settings
-from prometheus_client import REGISTRY
+from prometheus_client.metrics import MetricWrapperBase
 from redis.exceptions import RedisError
 
-from realtime import redis_client
+from realtime import metrics, redis_client
 from realtime.push import stats_key
 
 logger = logging.getLogger(__name__)
@@ -29,14 +29,23 @@ STALE_AFTER_INTERVALS = 3
 _reporters: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
 
 
-def _sample(name: str) -> float:
-    return REGISTRY.get_sample_value(name) or 0.0
+def _value(metric: MetricWrapperBase) -> float:
+    """The metric's current value, read from it alone.
+
+    REGISTRY.get_sample_value would collect every registered metric, including
+    the process collector, which lists /proc/self/fd: one entry per open socket.
+    """
+    for family in metric.collect():
+        for sample in family.samples:
+            if not sample.name.endswith("_created"):
+                return float(sample.value)
+    return 0.0
 
 
 def snapshot() -> dict[str, Any]:
     return {
-        "connections": _sample("realtime_connections_open"),
-        "delivered": _sample("realtime_frames_delivered_total"),
+        "connections": _value(metrics.CONNECTIONS_OPEN),
+        "delivered": _value(metrics.FRAMES_DELIVERED),
         "ts": time.time(),
     }
 
