@@ -17,11 +17,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any
 
 import psutil
+import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import report, targets  # noqa: E402
@@ -116,11 +118,15 @@ class Suite:
         memory: bool = False,
     ) -> dict[str, Any]:
         """Start the generator, publish, and return its results (plus RSS)."""
+        url = running.url(topic)
+        if cookie and running.app == "project":
+            # Logged-in browsers reconnect with their welcome's socket token.
+            url += "?token=" + urllib.parse.quote(await socket_token(running, cookie))
         command = [
             sys.executable,
             str(ROOT / "bench" / "loadgen.py"),
             "--url",
-            running.url(topic),
+            url,
             "--origin",
             running.origin,
             "--subscribe",
@@ -257,6 +263,17 @@ class Suite:
             client.delete(key)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.database}{suffix}").unlink(missing_ok=True)
+
+
+async def socket_token(running: targets.Running, cookie: str) -> str:
+    """The token of a welcome frame, got the way a browser gets it."""
+    headers = {"Cookie": cookie}
+    async with websockets.connect(
+        running.url("broadcast"), origin=running.origin, additional_headers=headers
+    ) as ws:
+        welcome = json.loads(await ws.recv())
+    assert welcome["user"]["guest"] is False, welcome
+    return str(welcome["token"])
 
 
 def machine() -> dict[str, Any]:

@@ -51,6 +51,24 @@ class Subscription:
 class ClientConnection:
     """Protocol state of one WebSocket: subscriptions, offsets, limits."""
 
+    # Every idle socket holds one: slots keep it small (docs/performance.md).
+    __slots__ = (
+        "id",
+        "ip",
+        "admitted",
+        "principal",
+        "last_seen",
+        "_hub",
+        "_close",
+        "_inbox",
+        "_identity_groups",
+        "_subscriptions",
+        "_bucket",
+        "_outbox",
+        "_closed",
+        "_tasks",
+    )
+
     def __init__(
         self,
         *,

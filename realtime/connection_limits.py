@@ -18,17 +18,24 @@ logger = logging.getLogger(__name__)
 CONNECTION_ENTRY_TTL = 90.0
 REFRESH_KEYS = 250
 
-# KEYS: one sorted set per scope. ARGV: connection id, now ms, expiry ms,
-# then one limit per key. Adds the connection to every set, or to none.
+# KEYS: one sorted set per scope, then the socket token's revocation markers.
+# ARGV: connection id, now ms, expiry ms, token issue ms, number of scopes, then
+# one limit per scope. Returns -1 if a marker is at least as new as the token,
+# i if scope i is full, else 0 after adding the connection to every set.
 ADMIT_SCRIPT = """
 local now, expires = tonumber(ARGV[2]), tonumber(ARGV[3])
-for i, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  if redis.call('ZCARD', key) >= tonumber(ARGV[3 + i]) then return i end
+local issued, scopes = tonumber(ARGV[4]), tonumber(ARGV[5])
+for i = scopes + 1, #KEYS do
+  local revoked = redis.call('GET', KEYS[i])
+  if revoked and tonumber(revoked) >= issued then return -1 end
 end
-for _, key in ipairs(KEYS) do
-  redis.call('ZADD', key, expires, ARGV[1])
-  redis.call('PEXPIRE', key, expires - now)
+for i = 1, scopes do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[5 + i]) then return i end
+end
+for i = 1, scopes do
+  redis.call('ZADD', KEYS[i], expires, ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], expires - now)
 end
 return 0
 """
@@ -52,17 +59,30 @@ def _expiry_ms() -> int:
     return int((time.time() + CONNECTION_ENTRY_TTL) * 1000)
 
 
-async def admit(connection_id: str, user_id: int | None, ip: str | None) -> str | None:
-    """Count a new connection; returns "user" or "ip" if that limit is full."""
+async def admit(
+    connection_id: str,
+    user_id: int | None,
+    ip: str | None,
+    *,
+    revocations: list[str] | None = None,
+    token_issued_ms: int = 0,
+) -> str | None:
+    """Count a new connection; returns "user" or "ip" if that limit is full.
+
+    With a socket token, also "revoked" if one of its revocation markers
+    (realtime.socket_tokens) was written at or after the token's issue time.
+    """
     scopes = _scopes(user_id, ip)
-    if not scopes:
+    revocations = revocations or []
+    if not scopes and not revocations:
         return None
+    now_ms = int(time.time() * 1000)
     try:
         over = await redis_client.arun_script(
             redis_client.async_client(),
             ADMIT_SCRIPT,
-            [key for _, key, _ in scopes],
-            [connection_id, int(time.time() * 1000), _expiry_ms()]
+            [key for _, key, _ in scopes] + revocations,
+            [connection_id, now_ms, _expiry_ms(), token_issued_ms, len(scopes)]
             + [limit for _, _, limit in scopes],
             idempotent=True,
         )
@@ -71,6 +91,8 @@ async def admit(connection_id: str, user_id: int | None, ip: str | None) -> str 
         # connection can do nothing anyway (its frames get `unavailable`).
         logger.warning("connection limits unavailable; admitting", exc_info=True)
         return None
+    if int(over) < 0:
+        return "revoked"
     return scopes[int(over) - 1][0] if over else None
 
 

@@ -1,7 +1,7 @@
 """The multiplexed /ws/ consumer: a plain ASGI app, one coroutine per socket.
 
-It authenticates from the session cookie, then hands frames to a
-ClientConnection. Channels' AsyncWebsocketConsumer with its session and auth
+It authenticates from a socket token or the session cookie, then hands frames
+to a ClientConnection. Channels' AsyncWebsocketConsumer with its session and auth
 middleware would add, per socket, a consumer object, a channel-layer channel
 with its own queue and receive task, and four copies of the scope, which more
 than doubled idle memory per connection (docs/performance.md). Channel-layer
@@ -11,13 +11,18 @@ messages reach connections through the process inbox (realtime.inbox) instead.
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from realtime import connection_limits, metrics, shutdown, stats
+from realtime import connection_limits, metrics, shutdown, socket_tokens, stats
 from realtime.connection import ClientConnection
 from realtime.hub import get_hub
 from realtime.inbox import get_inbox
-from realtime.principals import principal_for_socket
-from realtime.protocol import CLOSE_TOO_MANY_CONNECTIONS, encode
-from realtime.push import session_group, user_group
+from realtime.principals import identify_socket
+from realtime.protocol import (
+    CLOSE_SESSION_ENDED,
+    CLOSE_TOO_MANY_CONNECTIONS,
+    encode,
+)
+from realtime.push import user_group
+from realtime.socket_tokens import SocketIdentity
 from realtime.topics import Principal
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -36,20 +41,21 @@ async def realtime_consumer(scope: Scope, receive: Receive, send: Send) -> None:
     if scope.get("path") != WEBSOCKET_PATH:
         await send({"type": "websocket.close"})  # refused: HTTP 403
         return
-    principal, session_key = await principal_for_socket(scope)
-    connection = _open(scope, principal, send)
+    identity = await identify_socket(scope)
+    connection = _open(scope, identity.principal, send)
     accepted = False
     try:
-        await connection.join_identity_groups(_identity_groups(principal, session_key))
+        await connection.join_identity_groups(_identity_groups(identity))
         await send({"type": "websocket.accept"})
         accepted = True
         metrics.CONNECTIONS_OPEN.inc()
         stats.ensure_reporter()
         shutdown.install()
-        if not await _admit(connection, send):
+        if not await _admit(connection, identity, send):
             return
         connection.log.debug("connection opened")
-        connection.send(_welcome(connection))
+        connection.send(_welcome(connection, identity))
+        del identity  # its token string need not live as long as the socket
         while True:
             message = await receive()
             if message["type"] == "websocket.receive":
@@ -86,42 +92,57 @@ def _open(scope: Scope, principal: Principal, send: Send) -> ClientConnection:
     )
 
 
-def _identity_groups(principal: Principal, session_key: str | None) -> list[str]:
+def _identity_groups(identity: SocketIdentity) -> list[str]:
     """Groups through which logout or deactivation closes this socket."""
-    if principal.user_id is None:
+    user_id = identity.principal.user_id
+    if user_id is None:
         return []
-    groups = [user_group(principal.user_id)]
-    if session_key:
-        groups.append(session_group(session_key))
+    groups = [user_group(user_id)]
+    if identity.session_group:
+        groups.append(identity.session_group)
     return groups
 
 
-async def _admit(connection: ClientConnection, send: Send) -> bool:
-    """Apply the per-user and per-IP connection limits; refuse with an error."""
+async def _admit(
+    connection: ClientConnection, identity: SocketIdentity, send: Send
+) -> bool:
+    """Apply the connection limits and token revocations; refuse with an error."""
     over = await connection_limits.admit(
-        connection.id, connection.principal.user_id, connection.ip
+        connection.id,
+        connection.principal.user_id,
+        connection.ip,
+        revocations=socket_tokens.revocation_keys(identity),
+        token_issued_ms=identity.token_issued_ms or 0,
     )
     if over is None:
         return True
     connection.admitted = False
-    refusal = {
-        "type": "error",
-        "code": "too_many_connections",
-        "message": f"too many connections for this {over}",
-    }
+    if over == "revoked":
+        code, close_code = "session_ended", CLOSE_SESSION_ENDED
+        message = "this socket token was revoked (logout); reconnect without it"
+    else:
+        code, close_code = "too_many_connections", CLOSE_TOO_MANY_CONNECTIONS
+        message = f"too many connections for this {over}"
+    refusal = {"type": "error", "code": code, "message": message}
     await send({"type": "websocket.send", "text": encode(refusal)})
-    await send({"type": "websocket.close", "code": CLOSE_TOO_MANY_CONNECTIONS})
+    await send({"type": "websocket.close", "code": close_code})
     return False
 
 
-def _welcome(connection: ClientConnection) -> str:
+def _welcome(connection: ClientConnection, identity: SocketIdentity) -> str:
     principal = connection.principal
     user = {
         "id": principal.user_id,
         "name": principal.name,
         "guest": principal.is_guest,
     }
-    return encode({"type": "welcome", "connection": connection.id, "user": user})
+    frame = {
+        "type": "welcome",
+        "connection": connection.id,
+        "user": user,
+        "token": socket_tokens.issue(identity),
+    }
+    return encode(frame)
 
 
 async def _close(connection: ClientConnection, accepted: bool) -> None:

@@ -19,8 +19,8 @@ class Outbox:
     is being closed). The socket's send must apply backpressure (uvicorn does;
     realtime.daphne_compat makes daphne do it) or the queue never fills.
 
-    Idle, it holds an empty list, a task and one future: every idle socket has
-    one, so it stays small (docs/performance.md, idle memory).
+    The writer task exists only while there is something to write: every idle
+    socket has an outbox, so an idle one holds no task (docs/performance.md).
     """
 
     __slots__ = (
@@ -31,8 +31,8 @@ class Outbox:
         "_chars",
         "_on_overflow",
         "_frames",
-        "_waiter",
         "_overflowed",
+        "_closed",
         "_task",
     )
 
@@ -51,11 +51,13 @@ class Outbox:
         self._chars = 0
         self._on_overflow = on_overflow
         self._frames: list[str] = []
-        self._waiter: asyncio.Future[None] | None = None
         self._overflowed = False
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
 
     def put(self, frame: str) -> None:
+        if self._closed:
+            return
         if self._overflowed:
             metrics.FRAMES_DROPPED.inc()
             return
@@ -69,27 +71,21 @@ class Outbox:
         self._frames.append(frame)
         self._count += 1
         self._chars += len(frame)
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._write())
 
     def close(self) -> None:
-        self._task.cancel()
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
         self._frames = []
         self._count = self._chars = 0
 
-    async def _run(self) -> None:
-        # One task per connection, woken per batch, not per frame: frames that
-        # pile up while it waits go out back to back, which lets the server
-        # flush them together (measured in docs/performance.md).
-        loop = asyncio.get_running_loop()
+    async def _write(self) -> None:
+        # Frames that pile up while a send is in progress go out back to back
+        # in the next batch, which lets the server flush them together.
         try:
-            while True:
-                if not self._frames:
-                    self._waiter = loop.create_future()
-                    await self._waiter
+            while self._frames and not self._overflowed and not self._closed:
                 batch, self._frames = self._frames, []
                 for frame in batch:
                     if self._overflowed:
@@ -103,6 +99,8 @@ class Outbox:
             logger.debug("send failed; the outbox stops", exc_info=True)
             self._overflowed = True
             self._frames = []
+        finally:
+            self._task = None
 
 
 class TokenBucket:

@@ -208,10 +208,13 @@ def _group_send(group: str, message: dict[str, Any]) -> None:
     async_to_sync(layer.group_send)(group, {**message, "group": group})
 
 
+SESSION_GROUP_PREFIX = "session."
+
+
 def session_group(session_key: str) -> str:
     """Channel-layer group of every socket opened with one login session."""
     digest = hashlib.sha256(session_key.encode()).hexdigest()[:32]
-    return f"session.{digest}"
+    return f"{SESSION_GROUP_PREFIX}{digest}"
 
 
 def user_group(user_id: int) -> str:

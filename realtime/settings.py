@@ -189,6 +189,9 @@ REALTIME_CLIENT_BURST = env_int("REALTIME_CLIENT_BURST", 40)
 # for one connection before it counts as a slow reader and is closed (4008).
 REALTIME_OUTBOX_LIMIT = env_int("REALTIME_OUTBOX_LIMIT", 1000)
 REALTIME_OUTBOX_BYTES = env_int("REALTIME_OUTBOX_BYTES", 1024 * 1024)
+# Seconds a socket token (sent in every welcome frame, used to reconnect without a
+# session lookup) stays valid; logout and deactivation void it sooner.
+REALTIME_SOCKET_TOKEN_TTL = env_int("REALTIME_SOCKET_TOKEN_TTL", 600)
 # Seconds without any frame from a client before its connection is closed (4002).
 # The browser client pings every 25 s.
 REALTIME_IDLE_TIMEOUT = env_float("REALTIME_IDLE_TIMEOUT", 60.0)

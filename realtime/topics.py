@@ -17,7 +17,7 @@ from django.conf import settings
 from realtime.protocol import ProtocolError, check_topic
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Principal:
     """Who is on the other end of a connection or an API call."""
 

@@ -83,7 +83,7 @@ def render_nginx_site(upstreams: list[int], listen: int) -> str:
     assert replaced == 1, "deploy/nginx/realtime.conf: upstream servers not found"
     site, replaced = re.subn(r"listen 80;", f"listen 127.0.0.1:{listen};", site)
     assert replaced == 1, "deploy/nginx/realtime.conf: listen line not found"
-    return site
+    return site.replace("/var/log/nginx/access.log", "logs/access.log")
 
 
 class PrivateNginx:
@@ -92,7 +92,7 @@ class PrivateNginx:
     def __init__(self, tmp_path: Path, upstreams: list[int]) -> None:
         self.port = free_port()
         self.dir = tmp_path / "nginx"
-        self.dir.mkdir()
+        (self.dir / "logs").mkdir(parents=True)
         (self.dir / "realtime.conf").write_text(render_nginx_site(upstreams, self.port))
         (self.dir / "nginx.conf").write_text(
             f"""daemon off;

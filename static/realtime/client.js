@@ -49,6 +49,7 @@ export class RealtimeClient {
     this.socket = null;
     this.wanted = false;
     this.user = null;
+    this.token = null;
   }
 
   connect() {
@@ -126,7 +127,7 @@ export class RealtimeClient {
     this._setState(this.attempt === 0 ? States.CONNECTING : States.RECONNECTING);
     let socket;
     try {
-      socket = new this.WebSocketImpl(this.url);
+      socket = new this.WebSocketImpl(this._urlWithToken());
     } catch (error) {
       this.onError(error);
       this._scheduleReconnect();
@@ -142,9 +143,19 @@ export class RealtimeClient {
       this.pending.clear();
       for (const entry of this.topics.values()) entry.subscribed = false;
       this.lastClose = close.code;
+      // 4001: the login session ended; its token is void, the cookie decides.
+      if (close.code === 4001) this.token = null;
       if (this.wanted) this._scheduleReconnect();
       else this._setState(States.CLOSED);
     };
+  }
+
+  // Reconnects present the token of the last welcome: the server then skips
+  // the session lookup (a storm of reconnects after a deploy stays cheap).
+  _urlWithToken() {
+    if (!this.token) return this.url;
+    const separator = this.url.includes("?") ? "&" : "?";
+    return `${this.url}${separator}token=${encodeURIComponent(this.token)}`;
   }
 
   _scheduleReconnect() {
@@ -158,6 +169,7 @@ export class RealtimeClient {
     this.attempt = 0;
     this.user = frame.user;
     this.connectionId = frame.connection;
+    this.token = frame.token || null;
     this._setState(States.CONNECTED);
     for (const topic of this.topics.keys()) this._sendSubscribe(topic);
     clearInterval(this._pingTimer);

@@ -83,6 +83,33 @@ test("reconnects by itself and recovers missed events with no gap or duplicate",
   assert.equal(states.at(-1), "closed");
 });
 
+test("reconnects with the last welcome's token and keeps its identity", async () => {
+  const urls = [];
+  class RecordingWebSocket extends BrowserLikeWebSocket {
+    constructor(url) {
+      super(url);
+      urls.push(url);
+    }
+  }
+  const client = new RealtimeClient({
+    url: WS_URL,
+    WebSocketImpl: RecordingWebSocket,
+    backoff: { base: 50, max: 100, random: () => 1 },
+  });
+  client.connect();
+  await waitFor(() => client.connectionId);
+  const first = { id: client.connectionId, name: client.user.name, token: client.token };
+  assert.ok(first.token);
+  client.socket.close();
+  await waitFor(() => client.connectionId && client.connectionId !== first.id);
+  client.close();
+
+  assert.equal(urls[0], WS_URL);
+  assert.equal(urls[1], `${WS_URL}?token=${encodeURIComponent(first.token)}`);
+  // A guest without a cookie keeps its name only because the server took the token.
+  assert.equal(client.user.name, first.name);
+});
+
 test("drops a duplicate delivered twice by offset", () => {
   const client = new RealtimeClient({ url: WS_URL, WebSocketImpl: BrowserLikeWebSocket });
   const seen = [];

@@ -9,6 +9,7 @@ import json
 import re
 import signal
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -20,6 +21,7 @@ import kombu
 import pytest
 from django.conf import settings
 from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from chat import services
 from chat.models import Room
@@ -183,6 +185,25 @@ def test_presence_counts_members_on_every_process(cluster, make_user, session_co
     finally:
         for client in clients:
             client.close()
+
+
+def test_token_reconnects_through_nginx_stay_out_of_its_log(
+    cluster, make_user, session_cookie
+):
+    user = make_user("via-nginx")
+    with cluster.client(cookie=session_cookie(user)) as first:
+        token = first.welcome["token"]
+    url = f"{cluster.nginx.ws_url}?token={token}"
+    with connect(url, origin=cluster.nginx.http) as ws:
+        welcome = json.loads(ws.recv(timeout=5))
+    assert welcome["user"]["id"] == user.pk
+    log_file = cluster.nginx.dir / "logs" / "access.log"
+    deadline = time.monotonic() + 10  # nginx logs a WebSocket when it closes
+    while log_file.read_text().count('"GET /ws/"') < 2:
+        assert time.monotonic() < deadline, log_file.read_text()
+        time.sleep(0.1)
+    assert "token=" not in log_file.read_text()
+    assert token not in log_file.read_text()
 
 
 def test_killed_process_clients_reconnect_through_nginx_and_recover(cluster):
