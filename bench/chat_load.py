@@ -95,7 +95,10 @@ async def run_chat(running, cookie: str, rooms: int, users: int, seconds: float)
             seq += 1
             await asyncio.sleep(SEND_INTERVAL)
 
+    lags: list[float] = []
+    probe = asyncio.get_running_loop().create_task(loop_lag(lags))
     await asyncio.gather(*(sender(m) for m in members))
+    probe.cancel()
     await asyncio.sleep(3.0)
     in_room: dict[str, list[str]] = {}
     for member in members:
@@ -108,7 +111,7 @@ async def run_chat(running, cookie: str, rooms: int, users: int, seconds: float)
         for receiver in in_room[room]
     }
     ordered = sorted(load.latencies)
-    p99 = ordered[int(0.99 * (len(ordered) - 1))] if ordered else 0.0
+    p99 = percentile(ordered, 0.99)
     return {
         "rooms": rooms,
         "users_per_room": users,
@@ -118,4 +121,20 @@ async def run_chat(running, cookie: str, rooms: int, users: int, seconds: float)
         "errors": len(load.errors),
         "p50_ms": round(ordered[len(ordered) // 2] * 1000, 2) if ordered else 0,
         "p99_ms": round(p99 * 1000, 2),
+        # How late the generator's own loop ran (5 ms probe): latency it adds.
+        "generator_lag_p99_ms": round(percentile(lags, 0.99) * 1000, 2),
+        "generator_lag_max_ms": round(max(lags, default=0) * 1000, 2),
     }
+
+
+async def loop_lag(lags: list[float], period: float = 0.005) -> None:
+    """Record how much later than asked each short sleep of this loop ends."""
+    while True:
+        started = time.monotonic()
+        await asyncio.sleep(period)
+        lags.append(max(0.0, time.monotonic() - started - period))
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(share * (len(ordered) - 1))] if ordered else 0.0

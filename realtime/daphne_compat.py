@@ -63,20 +63,37 @@ def allow_service_restart_close_code() -> None:
 
 
 class TransportWritable:
-    """Twisted IPushProducer whose event is set while the transport can take data."""
+    """Twisted IPushProducer that tells sends to wait while the transport is full.
+
+    Every socket has one, so it holds a flag and, only while a send waits, one
+    future (an asyncio.Event would cost each idle socket a deque).
+    """
+
+    __slots__ = ("paused", "_resumed")
 
     def __init__(self) -> None:
-        self.event = asyncio.Event()
-        self.event.set()
+        self.paused = False
+        self._resumed: asyncio.Future[None] | None = None
 
     def pauseProducing(self) -> None:  # noqa: N802 - Twisted interface
-        self.event.clear()
+        self.paused = True
 
     def resumeProducing(self) -> None:  # noqa: N802 - Twisted interface
-        self.event.set()
+        self.paused = False
+        resumed, self._resumed = self._resumed, None
+        if resumed is not None and not resumed.done():
+            resumed.set_result(None)
 
     def stopProducing(self) -> None:  # noqa: N802 - Twisted interface
-        self.event.set()  # the connection is gone; let waiting sends return
+        self.resumeProducing()  # the connection is gone; let waiting sends return
+
+    async def wait(self) -> None:
+        """Return once the transport takes data again."""
+        while self.paused:
+            if self._resumed is None:
+                self._resumed = asyncio.get_running_loop().create_future()
+            # Shielded: one cancelled send must not cancel the others' wait.
+            await asyncio.shield(self._resumed)
 
 
 def apply_send_backpressure() -> None:
@@ -110,17 +127,17 @@ def apply_send_backpressure() -> None:
     def on_close(self: Any, was_clean: bool, code: int, reason: str) -> None:
         writable = getattr(self, "realtime_writable", None)
         if writable is not None:
-            writable.event.set()
+            writable.stopProducing()
         original_on_close(self, was_clean, code, reason)
 
     async def handle_reply(self: Any, protocol: Any, message: dict[str, Any]) -> None:
         writable = getattr(protocol, "realtime_writable", None)
         if (
             writable is not None
-            and not writable.event.is_set()
+            and writable.paused
             and message["type"] == "websocket.send"
         ):
-            await writable.event.wait()
+            await writable.wait()
         await original_handle_reply(self, protocol, message)
 
     WebSocketProtocol.onOpen = on_open

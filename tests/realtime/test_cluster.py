@@ -74,12 +74,14 @@ def cluster(tmp_path, make_server) -> Iterator[Cluster]:  # type: ignore[no-unty
         "REDIS_SHARD_URLS": " ".join(shard.url for shard in shards),
         "REALTIME_TRUSTED_PROXY": "127.0.0.1",
     }
-    servers = [make_server("uvicorn", **env), make_server("daphne", **env)]
-    nginx = PrivateNginx(tmp_path, [s.port for s in servers]).start()
-    yield Cluster(shards, servers, nginx)
-    nginx.stop()
-    for shard in shards:
-        shard.stop()
+    try:
+        servers = [make_server("uvicorn", **env), make_server("daphne", **env)]
+        nginx = PrivateNginx(tmp_path, [s.port for s in servers]).start()
+        yield Cluster(shards, servers, nginx)
+        nginx.stop()
+    finally:  # a failed start must not leave redis-servers behind
+        for shard in shards:
+            shard.stop()
 
 
 def room_on_shard(index: int) -> Room:
