@@ -114,12 +114,13 @@ class Suite:
         clients: int,
         latency: bool = False,
         cookie: str = "",
+        token: bool = True,
         hold: float = 0.0,
         memory: bool = False,
     ) -> dict[str, Any]:
         """Start the generator, publish, and return its results (plus RSS)."""
         url = running.url(topic)
-        if cookie and running.app == "project":
+        if cookie and token and running.app == "project":
             # Logged-in browsers reconnect with their welcome's socket token.
             url += "?token=" + urllib.parse.quote(await socket_token(running, cookie))
         command = [
@@ -144,13 +145,23 @@ class Suite:
             command += ["--hold", "--idle", str(hold)]
         server = psutil.Process(running.process.pid)
         rss_before = server.memory_info().rss
+        cpu_before = sum(server.cpu_times()[:2])
+        connecting_since = time.monotonic()
         generator = await asyncio.create_subprocess_exec(
             *command, stdout=asyncio.subprocess.PIPE, cwd=ROOT
         )
         assert generator.stdout is not None
         line = await asyncio.wait_for(generator.stdout.readline(), 600)
         assert line.strip() == b"READY", line
-        result: dict[str, Any] = {}
+        # Server CPU while clients connected: near 1.0 means the server was the
+        # limit; well below means the generator or round trips were.
+        result: dict[str, Any] = {
+            "server_cpu_connecting": round(
+                (sum(server.cpu_times()[:2]) - cpu_before)
+                / (time.monotonic() - connecting_since),
+                2,
+            )
+        }
         if memory:
             await asyncio.sleep(2.0)
             rss_after = server.memory_info().rss
@@ -224,6 +235,19 @@ class Suite:
                         hold=4.0,
                         memory=True,
                     )
+                # A logged-in browser's first connect: no token yet, so the
+                # session and user are read from the database.
+                await self.scenario(
+                    "first_connect",
+                    "project",
+                    server,
+                    publish_rate=None,
+                    events=0,
+                    clients=a.idle_clients,
+                    cookie=cookie,
+                    token=False,
+                    hold=1.0,
+                )
             await self.scenario(
                 "max_connections",
                 "project",

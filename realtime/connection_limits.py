@@ -11,7 +11,7 @@ import time
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from realtime import redis_client
+from realtime import redis_client, script_batch
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +78,12 @@ async def admit(
         return None
     now_ms = int(time.time() * 1000)
     try:
-        over = await redis_client.arun_script(
+        over = await script_batch.run_batched(
             redis_client.async_client(),
             ADMIT_SCRIPT,
             [key for _, key, _ in scopes] + revocations,
             [connection_id, now_ms, _expiry_ms(), token_issued_ms, len(scopes)]
             + [limit for _, _, limit in scopes],
-            idempotent=True,
         )
     except RedisError:
         # Fail open: the limit protects capacity; while Redis is down the

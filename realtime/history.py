@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
-from realtime import redis_client
+from realtime import redis_client, script_batch
 from realtime.protocol import Since
 from realtime.push import new_epoch
 from realtime.topics import TopicKind
@@ -76,13 +76,9 @@ async def read(topic: str, kind: TopicKind, *, mode: str, n: int) -> Position:
         redis_client.key(topic, "log"),
     ]
     meta_ttl = max(settings.REALTIME_HISTORY_META_TTL, kind.effective_history_ttl)
-    raw = await redis_client.arun_script(
-        redis_client.async_shard(topic),
-        READ_SCRIPT,
-        keys,
-        [new_epoch(), meta_ttl, mode, n],
-        idempotent=True,
-    )
+    args = [new_epoch(), meta_ttl, mode, n]
+    client = redis_client.async_shard(topic)
+    raw = await script_batch.run_batched(client, READ_SCRIPT, keys, args)
     return _decode(raw, kind.effective_history_ttl)
 
 

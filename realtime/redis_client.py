@@ -119,7 +119,7 @@ def sync_shards() -> list[redis.Redis]:
     return [_sync_client_at(url) for url in settings.REDIS_SHARD_URLS]
 
 
-def _sha(script: str) -> str:
+def script_sha(script: str) -> str:
     return hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -128,7 +128,7 @@ def run_script(
 ) -> Any:
     """EVALSHA a Lua script, loading it on the first NOSCRIPT."""
     try:
-        return client.evalsha(_sha(script), len(keys), *keys, *args)
+        return client.evalsha(script_sha(script), len(keys), *keys, *args)
     except NoScriptError:
         return client.eval(script, len(keys), *keys, *args)
 
@@ -159,6 +159,6 @@ async def _evalsha_or_load(
     client: aioredis.Redis, script: str, keys: list[str], args: list[Any]
 ) -> Any:
     try:
-        return await client.evalsha(_sha(script), len(keys), *keys, *args)
+        return await client.evalsha(script_sha(script), len(keys), *keys, *args)
     except NoScriptError:
         return await client.eval(script, len(keys), *keys, *args)
