@@ -10,14 +10,14 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
-from realtime import history, liveness, metrics, presence, topics
+from realtime import history, liveness, metrics, presence, socket_tokens, topics
 from realtime.hub import Hub
 from realtime.inbox import ProcessInbox
 from realtime.outbox import Outbox, TokenBucket
@@ -33,6 +33,7 @@ from realtime.protocol import (
     reply_frame,
 )
 from realtime.push import group_name
+from realtime.socket_tokens import SocketIdentity
 from realtime.topics import Principal
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ class ClientConnection:
         "admitted",
         "principal",
         "last_seen",
+        "_identity",
+        "_token_issued_ms",
         "_hub",
         "_close",
         "_inbox",
@@ -77,6 +80,7 @@ class ClientConnection:
         send_text: Callable[[str], Awaitable[None]],
         close: Callable[[int], Coroutine[Any, Any, None]],
         inbox: ProcessInbox | None = None,
+        identity: SocketIdentity | None = None,
         ip: str | None = None,
     ) -> None:
         self.id = secrets.token_hex(8)
@@ -84,6 +88,9 @@ class ClientConnection:
         # False when the connection limits refused it (nothing to release).
         self.admitted = True
         self.principal = principal
+        # Who connected, without the token string (kept to refresh tokens).
+        self._identity = replace(identity, token=None) if identity else None
+        self._token_issued_ms = identity.token_issued_ms if identity else 0
         self._hub = hub
         self._close = close
         self._inbox = inbox
@@ -144,7 +151,9 @@ class ClientConnection:
 
     async def _dispatch(self, frame: ClientFrame) -> None:
         if frame.type == "ping":
-            self.send(reply_frame("pong", frame.ref))
+            token = self._renewed_token()
+            extra = {"token": token} if token else {}
+            self.send(reply_frame("pong", frame.ref, **extra))
         elif frame.type == "subscribe":
             await self.subscribe(frame)
         elif frame.type == "unsubscribe":
@@ -255,6 +264,23 @@ class ClientConnection:
         await self._drop(topic)
         error = ProtocolError("forbidden", "access to this topic ended", topic=topic)
         self.send(error_frame(error))
+
+    # --- socket tokens -------------------------------------------------------------
+
+    def new_token(self) -> str:
+        """A fresh socket token for the identity this socket connected with."""
+        assert self._identity is not None
+        self._token_issued_ms = int(time.time() * 1000)
+        return socket_tokens.issue(self._identity)
+
+    def _renewed_token(self) -> str | None:
+        """A fresh token once the last one is half-way to expiry, else None."""
+        if self._identity is None:
+            return None
+        half_life_ms = settings.REALTIME_SOCKET_TOKEN_TTL * 500
+        if time.time() * 1000 - self._token_issued_ms < half_life_ms:
+            return None
+        return self.new_token()
 
     # --- channel-layer groups ----------------------------------------------------
 

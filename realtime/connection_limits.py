@@ -19,7 +19,7 @@ CONNECTION_ENTRY_TTL = 90.0
 REFRESH_KEYS = 250
 
 # KEYS: one sorted set per scope, then the socket token's revocation markers.
-# ARGV: connection id, now ms, expiry ms, token issue ms, number of scopes, then
+# ARGV: connection id, now ms, expiry ms, token login ms, number of scopes, then
 # one limit per scope. Returns -1 if a marker is at least as new as the token,
 # i if scope i is full, else 0 after adding the connection to every set.
 ADMIT_SCRIPT = """
@@ -65,12 +65,12 @@ async def admit(
     ip: str | None,
     *,
     revocations: list[str] | None = None,
-    token_issued_ms: int = 0,
+    authenticated_ms: int = 0,
 ) -> str | None:
     """Count a new connection; returns "user" or "ip" if that limit is full.
 
     With a socket token, also "revoked" if one of its revocation markers
-    (realtime.socket_tokens) was written at or after the token's issue time.
+    (realtime.socket_tokens) was written at or after the token's login.
     """
     scopes = _scopes(user_id, ip)
     revocations = revocations or []
@@ -82,7 +82,7 @@ async def admit(
             redis_client.async_client(),
             ADMIT_SCRIPT,
             [key for _, key, _ in scopes] + revocations,
-            [connection_id, now_ms, _expiry_ms(), token_issued_ms, len(scopes)]
+            [connection_id, now_ms, _expiry_ms(), authenticated_ms, len(scopes)]
             + [limit for _, _, limit in scopes],
         )
     except RedisError:

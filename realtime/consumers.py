@@ -23,7 +23,6 @@ from realtime.protocol import (
 )
 from realtime.push import user_group
 from realtime.socket_tokens import SocketIdentity
-from realtime.topics import Principal
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -42,7 +41,7 @@ async def realtime_consumer(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "websocket.close"})  # refused: HTTP 403
         return
     identity = await identify_socket(scope)
-    connection = _open(scope, identity.principal, send)
+    connection = _open(scope, identity, send)
     accepted = False
     try:
         await connection.join_identity_groups(_identity_groups(identity))
@@ -71,7 +70,7 @@ async def realtime_consumer(scope: Scope, receive: Receive, send: Send) -> None:
         await _close(connection, accepted)
 
 
-def _open(scope: Scope, principal: Principal, send: Send) -> ClientConnection:
+def _open(scope: Scope, identity: SocketIdentity, send: Send) -> ClientConnection:
     async def send_text(text: str) -> None:
         await send({"type": "websocket.send", "text": text})
 
@@ -83,7 +82,8 @@ def _open(scope: Scope, principal: Principal, send: Send) -> ClientConnection:
 
     client = scope.get("client")
     return ClientConnection(
-        principal=principal,
+        principal=identity.principal,
+        identity=identity,
         hub=get_hub(),
         inbox=get_inbox(),
         send_text=send_text,
@@ -112,7 +112,7 @@ async def _admit(
         connection.principal.user_id,
         connection.ip,
         revocations=socket_tokens.revocation_keys(identity),
-        token_issued_ms=identity.token_issued_ms or 0,
+        authenticated_ms=identity.authenticated_ms,
     )
     if over is None:
         return True
@@ -140,7 +140,8 @@ def _welcome(connection: ClientConnection, identity: SocketIdentity) -> str:
         "type": "welcome",
         "connection": connection.id,
         "user": user,
-        "token": socket_tokens.issue(identity),
+        # A reconnect's token is handed back as it is: it is not renewed here.
+        "token": identity.token or connection.new_token(),
     }
     return encode(frame)
 

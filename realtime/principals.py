@@ -1,6 +1,7 @@
 """Who a WebSocket or HTTP caller is, as a Principal."""
 
 import secrets
+import time
 from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs
@@ -54,15 +55,20 @@ async def identify_socket(scope: dict[str, Any]) -> SocketIdentity:
 def _identity_from_cookie(cookie: str) -> SocketIdentity:
     session_key = parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME)
     if not session_key:
-        return SocketIdentity(principal_for_user(None))
+        return SocketIdentity(principal_for_user(None), authenticated_ms=_now_ms())
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     request = HttpRequest()
     request.session = session
     principal = principal_for_user(auth.get_user(request))
     if not principal.is_guest:
         key = session.session_key
-        return SocketIdentity(principal, session_group(key) if key else None)
+        group = session_group(key) if key else None
+        return SocketIdentity(principal, group, authenticated_ms=_now_ms())
     name = session.get(GUEST_SESSION_KEY)
     if isinstance(name, str) and name:
         principal = Principal(user_id=None, name=name, is_guest=True)
-    return SocketIdentity(principal)
+    return SocketIdentity(principal, authenticated_ms=_now_ms())
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

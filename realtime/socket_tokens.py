@@ -5,10 +5,12 @@ reconnects (`/ws/?token=...`), so a reconnect, including a storm of them after
 a deploy, costs an HMAC check instead of a session and user query. Like a
 Phoenix.Token: Django's signing (SECRET_KEY, salted HMAC) with an age limit.
 
-A token outlives nothing it should not: logout and deactivation write a
-revocation marker (kept for the token lifetime) that connection admission
-checks, and they close live sockets as before. Staff rights and names are
-fixed when the token is issued, for at most REALTIME_SOCKET_TOKEN_TTL seconds.
+A live socket is trusted (logout and deactivation close it), so its pong
+carries a fresh token once the last is half-way to expiry: a socket open for
+hours still reconnects cheaply. A token outlives nothing it should not: logout
+and deactivation write a revocation marker (kept for the token lifetime) that
+connection admission compares with the token's authentication time. Staff
+rights and names are those of the connect that began the token chain.
 """
 
 import time
@@ -31,20 +33,21 @@ class SocketIdentity:
 
     principal: Principal
     session_group: str | None = None
-    # The token that proved it and when that was signed (ms); None for a cookie.
+    # When the session was last checked (ms): the cookie was read, or the token
+    # chain that proves this identity began. Revocations compare with it.
+    authenticated_ms: int = 0
+    # The token that proved it, and when that token was signed (ms).
     token: str | None = None
-    token_issued_ms: int | None = None
+    token_issued_ms: int = 0
 
 
 def issue(identity: SocketIdentity) -> str:
     """A token for this identity, valid for REALTIME_SOCKET_TOKEN_TTL seconds.
 
-    An identity that came from a token gets that same token back, so the
-    session is looked up again at least once per token lifetime. Compact (about
-    120 characters): the server keeps the URL it arrived in for the socket's life.
+    It keeps the identity's authentication time, so a logout voids every token
+    derived from that login, however often a live socket had it refreshed.
+    Compact (about 130 characters): the server keeps the URL it arrived in.
     """
-    if identity.token is not None:
-        return identity.token
     principal = identity.principal
     group = identity.session_group or ""
     claims = [
@@ -53,6 +56,7 @@ def issue(identity: SocketIdentity) -> str:
         (STAFF if principal.is_staff else 0) | (GUEST if principal.is_guest else 0),
         group.removeprefix(SESSION_GROUP_PREFIX),
         int(time.time() * 1000),
+        identity.authenticated_ms,
     ]
     return signing.Signer(salt=SALT).sign_object(claims)
 
@@ -61,7 +65,7 @@ def read(token: str) -> SocketIdentity | None:
     """The identity a token proves, or None if it is forged, garbled or expired."""
     try:
         claims = signing.Signer(salt=SALT).unsign_object(token)
-        user_id, name, flags, digest, issued_ms = claims
+        user_id, name, flags, digest, issued_ms, authenticated_ms = claims
     except (signing.BadSignature, TypeError, ValueError):
         return None
     if not (
@@ -70,6 +74,7 @@ def read(token: str) -> SocketIdentity | None:
         and _is_int(flags)
         and isinstance(digest, str)
         and _is_int(issued_ms)
+        and _is_int(authenticated_ms)
     ):
         return None
     if time.time() * 1000 - issued_ms > settings.REALTIME_SOCKET_TOKEN_TTL * 1000:
@@ -83,6 +88,7 @@ def read(token: str) -> SocketIdentity | None:
     return SocketIdentity(
         principal=principal,
         session_group=f"{SESSION_GROUP_PREFIX}{digest}" if digest else None,
+        authenticated_ms=authenticated_ms,
         token=token,
         token_issued_ms=issued_ms,
     )
@@ -99,8 +105,8 @@ def revocation_key(group: str) -> str:
 
 def revocation_keys(identity: SocketIdentity) -> list[str]:
     """Markers that void this identity's token: its session's and its user's."""
-    if identity.token_issued_ms is None:
-        return []
+    if identity.token is None:
+        return []  # just read from the session: nothing to revoke yet
     keys = []
     if identity.session_group:
         keys.append(revocation_key(identity.session_group))

@@ -232,6 +232,7 @@ export class RealtimeClient {
       return;
     }
     if (frame.type === "welcome") return this._onWelcome(frame);
+    if (frame.type === "pong" && frame.token) this.token = frame.token; // renewed
     if (frame.type === "event") return this._onEvent(frame);
     if (frame.type === "subscribed") this._onSubscribed(frame);
     if (frame.type === "error" && frame.code === "lagged" && frame.topic) {

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def alice_identity() -> SocketIdentity:
     principal = Principal(user_id=7, name="alice", is_staff=True)
-    return SocketIdentity(principal, session_group="session." + "ab" * 16)
+    return SocketIdentity(
+        principal, session_group="session." + "ab" * 16, authenticated_ms=1234
+    )
 
 
 def test_a_token_proves_the_identity_it_was_issued_for():
@@ -26,7 +28,8 @@ def test_a_token_proves_the_identity_it_was_issued_for():
     assert identity is not None
     assert identity.principal == alice_identity().principal
     assert identity.session_group == alice_identity().session_group
-    assert identity.token_issued_ms is not None
+    assert identity.authenticated_ms == 1234  # kept through every renewal
+    assert identity.token_issued_ms > 1234
 
 
 def test_forged_garbled_expired_or_ill_typed_tokens_prove_nothing():
@@ -41,15 +44,16 @@ def test_forged_garbled_expired_or_ill_typed_tokens_prove_nothing():
     now_ms = int(time.time() * 1000)
     for claims in (
         {"u": 1},
-        [1, "x", 0, ""],
-        ["7", "x", 0, "", now_ms],
-        [True, "x", 0, "", now_ms],
-        [7, None, 0, "", now_ms],
-        [7, "x", 0, "", str(now_ms)],
+        [1, "x", 0, "", now_ms],
+        ["7", "x", 0, "", now_ms, now_ms],
+        [True, "x", 0, "", now_ms, now_ms],
+        [7, None, 0, "", now_ms, now_ms],
+        [7, "x", 0, "", str(now_ms), now_ms],
+        [7, "x", 0, "", now_ms, None],
     ):
         assert socket_tokens.read(signer.sign_object(claims)) is None, claims
-    assert socket_tokens.read(signer.sign_object([7, "x", 0, "", now_ms]))
-    other_salt = signing.Signer().sign_object([7, "x", 0, "", now_ms])
+    assert socket_tokens.read(signer.sign_object([7, "x", 0, "", now_ms, now_ms]))
+    other_salt = signing.Signer().sign_object([7, "x", 0, "", now_ms, now_ms])
     assert socket_tokens.read(other_salt) is None
     assert len(token) < 140
 
@@ -81,7 +85,7 @@ def test_a_welcome_token_reconnects_as_the_same_user_without_a_cookie(
         assert first.welcome["user"]["id"] == user.pk
     welcome, _ = first_frame(server, token)
     assert welcome["user"] == {"id": user.pk, "name": "tokenuser", "guest": False}
-    assert welcome["token"] == token  # the same token: no endless renewal
+    assert welcome["token"] == token  # handed back, not renewed, on reconnect
 
     browser.logout()  # voids the session's tokens
     refusal, code = first_frame(server, token)
@@ -107,3 +111,27 @@ def test_a_bad_token_falls_back_to_the_cookie(server, make_user, session_cookie)
     with connect(url, origin=server.http, additional_headers=headers) as ws:
         welcome = json.loads(ws.recv(timeout=5))
     assert welcome["user"]["id"] == user.pk
+
+
+def test_a_live_socket_renews_its_token_and_logout_voids_the_renewed_one(
+    make_server, make_user
+):
+    server = make_server(REALTIME_SOCKET_TOKEN_TTL="4")
+    user = make_user("renewer")
+    browser = Client()
+    browser.force_login(user)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}"
+    with server.client(cookie=cookie) as client:
+        first = client.welcome["token"]
+        assert "token" not in client.request({"type": "ping"})  # still fresh
+        time.sleep(2.1)  # past half of the 4 s lifetime
+        renewed = client.request({"type": "ping"})["token"]
+    assert renewed != first
+    time.sleep(2.0)  # the first token has expired; the renewed one has not
+    assert first_frame(server, first)[0]["user"]["guest"] is True  # cookie-less
+    welcome, _ = first_frame(server, renewed)
+    assert welcome["user"]["id"] == user.pk
+
+    browser.logout()
+    refusal, code = first_frame(server, renewed)
+    assert (refusal["code"], code) == ("session_ended", 4001)
