@@ -73,13 +73,18 @@ def first_frame(server, token: str) -> tuple[dict[str, object], int | None]:  # 
         return frame, ws.close_code
 
 
+def logged_in_browser(user) -> tuple[Client, str]:  # type: ignore[no-untyped-def]
+    """A Django test client logged in as user (it can log out), and its cookie."""
+    browser = Client()
+    browser.force_login(user)
+    return browser, f"sessionid={browser.cookies['sessionid'].value}"
+
+
 def test_a_welcome_token_reconnects_as_the_same_user_without_a_cookie(
     server, make_user
 ):
     user = make_user("tokenuser")
-    browser = Client()
-    browser.force_login(user)
-    cookie = f"sessionid={browser.cookies['sessionid'].value}"
+    browser, cookie = logged_in_browser(user)
     with server.client(cookie=cookie) as first:
         token = first.welcome["token"]
         assert first.welcome["user"]["id"] == user.pk
@@ -118,9 +123,7 @@ def test_a_live_socket_renews_its_token_and_logout_voids_the_renewed_one(
 ):
     server = make_server(REALTIME_SOCKET_TOKEN_TTL="4")
     user = make_user("renewer")
-    browser = Client()
-    browser.force_login(user)
-    cookie = f"sessionid={browser.cookies['sessionid'].value}"
+    browser, cookie = logged_in_browser(user)
     with server.client(cookie=cookie) as client:
         first = client.welcome["token"]
         assert "token" not in client.request({"type": "ping"})  # still fresh
