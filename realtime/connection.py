@@ -57,7 +57,6 @@ class ClientConnection:
         "id",
         "ip",
         "admitted",
-        "principal",
         "last_seen",
         "_identity",
         "_token_issued_ms",
@@ -75,22 +74,20 @@ class ClientConnection:
     def __init__(
         self,
         *,
-        principal: Principal,
+        identity: SocketIdentity,
         hub: Hub,
         send_text: Callable[[str], Awaitable[None]],
         close: Callable[[int], Coroutine[Any, Any, None]],
         inbox: ProcessInbox | None = None,
-        identity: SocketIdentity | None = None,
         ip: str | None = None,
     ) -> None:
         self.id = secrets.token_hex(8)
         self.ip = ip
         # False when the connection limits refused it (nothing to release).
         self.admitted = True
-        self.principal = principal
-        # Who connected, without the token string (kept to refresh tokens).
-        self._identity = replace(identity, token=None) if identity else None
-        self._token_issued_ms = identity.token_issued_ms if identity else 0
+        # Who connected, without the token string (kept to renew tokens).
+        self._identity = replace(identity, token=None)
+        self._token_issued_ms = identity.token_issued_ms
         self._hub = hub
         self._close = close
         self._inbox = inbox
@@ -269,14 +266,11 @@ class ClientConnection:
 
     def new_token(self) -> str:
         """A fresh socket token for the identity this socket connected with."""
-        assert self._identity is not None
         self._token_issued_ms = int(time.time() * 1000)
         return socket_tokens.issue(self._identity)
 
     def _renewed_token(self) -> str | None:
         """A fresh token once the last one is half-way to expiry, else None."""
-        if self._identity is None:
-            return None
         half_life_ms = settings.REALTIME_SOCKET_TOKEN_TTL * 500
         if time.time() * 1000 - self._token_issued_ms < half_life_ms:
             return None
@@ -409,6 +403,10 @@ class ClientConnection:
         """A logger whose records carry this connection's id, user and IP."""
         extra = {"connection": self.id, "user": self.principal.user_id, "ip": self.ip}
         return logging.LoggerAdapter(logger, extra)
+
+    @property
+    def principal(self) -> Principal:
+        return self._identity.principal
 
     @property
     def user_id(self) -> int | None:

@@ -82,7 +82,6 @@ def _open(scope: Scope, identity: SocketIdentity, send: Send) -> ClientConnectio
 
     client = scope.get("client")
     return ClientConnection(
-        principal=identity.principal,
         identity=identity,
         hub=get_hub(),
         inbox=get_inbox(),
