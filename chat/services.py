@@ -11,7 +11,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat.models import Membership, Message, Room, slug_validator
-from chat.selectors import message_data, room_can_moderate, room_can_read
+from chat.selectors import (
+    message_data,
+    room_can_moderate,
+    room_can_read,
+    rooms_by_slug,
+)
 from realtime import notifications, push
 from realtime.principals import principal_for_user
 from realtime.topics import Principal
@@ -97,7 +102,7 @@ def message_store_many(posts: list[MessagePost]) -> list[Message | ChatRefused]:
     place and the others are stored. The caller publishes the stored messages
     (chat/writer.py); a database error stores none of them.
     """
-    rooms = Room.objects.in_bulk({post.slug for post in posts}, field_name="slug")
+    rooms = rooms_by_slug({post.slug for post in posts})
     results: list[Message | ChatRefused] = []
     stored: list[tuple[Message, Principal]] = []
     for post in posts:

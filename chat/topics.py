@@ -8,7 +8,7 @@ from django.conf import settings
 
 from chat import services
 from chat.models import Room
-from chat.selectors import message_data, room_can_read
+from chat.selectors import room_can_read
 from chat.writer import message_writer
 from realtime import push, ratelimit, redis_client, topics
 from realtime.protocol import ProtocolError
@@ -81,12 +81,11 @@ async def room_publish(request: PublishRequest) -> dict[str, Any]:
 
 
 async def _message(request: PublishRequest, text: Any) -> dict[str, Any]:
-    """Store a message (group commit), then publish it from the event loop."""
+    """Store a message and publish it (group commit, chat/writer.py)."""
     await _check_rate(request)
     message = await message_writer().store(
         slug=request.match["slug"], author=request.principal, text=text
     )
-    await push.apublish(request.topic, "message", message_data(message))
     return {"id": message.pk}
 
 

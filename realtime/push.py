@@ -24,8 +24,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
+from redis.exceptions import RedisError
 
-from realtime import metrics, redis_client, topics
+from realtime import metrics, redis_client, script_batch, topics
 from realtime.protocol import CLOSE_SESSION_ENDED, ProtocolError
 
 # KEYS: seq, epoch, log, channel (not a key, but passing it keeps the script
@@ -172,6 +173,41 @@ async def apublish(
     offset, epoch = await redis_client.arun_script(client, PUBLISH_SCRIPT, keys, args)
     metrics.EVENTS_PUBLISHED.inc()
     return Published(topic=topic, offset=int(offset), epoch=_text(epoch))
+
+
+async def apublish_many(
+    events: list[tuple[str, str, Any]],
+) -> list[Published | Exception]:
+    """Publish stored events, one round trip per shard, each topic's in order.
+
+    Returns, in order, each event's Published or the error that stopped it.
+    """
+    results: dict[int, Published | Exception] = {}
+    by_shard: dict[str, list[tuple[int, list[str], list[Any]]]] = {}
+    for index, (topic, event, data) in enumerate(events):
+        try:
+            keys, args, _ = _prepare(topic, event, data, ephemeral=False)
+        except (UnknownTopic, TypeError, ValueError) as error:
+            results[index] = error
+            continue
+        by_shard.setdefault(redis_client.shard_url(topic), []).append(
+            (index, keys, args)
+        )
+    for calls in by_shard.values():
+        client = redis_client.async_shard(events[calls[0][0]][0])
+        try:
+            replies = await script_batch.run_pipelined(
+                client, [(PUBLISH_SCRIPT, keys, args) for _, keys, args in calls]
+            )
+        except RedisError as error:
+            replies = [error] * len(calls)
+        for (index, _, _), reply in zip(calls, replies, strict=True):
+            if isinstance(reply, Exception):
+                results[index] = reply
+                continue
+            metrics.EVENTS_PUBLISHED.inc()
+            results[index] = Published(events[index][0], int(reply[0]), _text(reply[1]))
+    return [results[index] for index in range(len(events))]
 
 
 def publish_on_commit(

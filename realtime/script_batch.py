@@ -66,21 +66,38 @@ class ScriptBatcher:
             return await self._pipeline(batch)
 
     async def _pipeline(self, batch: list[Call]) -> list[Any]:
-        results = await self._send(batch)
-        missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
-        if missing:  # a Redis that restarted has forgotten the scripts
-            for script in {batch[i][0] for i in missing}:
-                await self._client.script_load(script)
-            retried = await self._send([batch[i] for i in missing])
-            for i, result in zip(missing, retried, strict=True):
-                results[i] = result
-        return results
+        return await run_pipelined(
+            self._client, [(script, keys, args) for script, keys, args, _ in batch]
+        )
 
-    async def _send(self, batch: list[Call]) -> list[Any]:
-        async with self._client.pipeline(transaction=False) as pipe:
-            for script, keys, args, _ in batch:
-                pipe.evalsha(script_sha(script), len(keys), *keys, *args)
-            return list(await pipe.execute(raise_on_error=False))
+
+async def run_pipelined(
+    client: aioredis.Redis, calls: list[tuple[str, list[str], list[Any]]]
+) -> list[Any]:
+    """Run scripts in order in one pipeline; each result, or the error it raised.
+
+    A script the server has forgotten (NOSCRIPT: it did not run) is loaded and
+    sent again, so this is safe for scripts that are not idempotent too; only
+    then may a call run after one that followed it.
+    """
+    results = await _send(client, calls)
+    missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+    if missing:  # a Redis that restarted has forgotten the scripts
+        for script in {calls[i][0] for i in missing}:
+            await client.script_load(script)
+        retried = await _send(client, [calls[i] for i in missing])
+        for i, result in zip(missing, retried, strict=True):
+            results[i] = result
+    return results
+
+
+async def _send(
+    client: aioredis.Redis, calls: list[tuple[str, list[str], list[Any]]]
+) -> list[Any]:
+    async with client.pipeline(transaction=False) as pipe:
+        for script, keys, args in calls:
+            pipe.evalsha(script_sha(script), len(keys), *keys, *args)
+        return list(await pipe.execute(raise_on_error=False))
 
 
 _batchers = per_loop(dict[int, ScriptBatcher])

@@ -1,6 +1,7 @@
 """Group commit: messages posted together are stored in one transaction."""
 
 import asyncio
+import json
 
 import pytest
 from channels.db import database_sync_to_async
@@ -9,6 +10,7 @@ from django.db import DatabaseError, connections
 from chat import services
 from chat.models import Message
 from chat.writer import MessageWriter
+from realtime import push, redis_client
 from realtime.topics import Principal
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,6 +61,72 @@ def test_messages_posted_together_are_stored_in_one_batch(make_user, batches):
     stored = list(Message.objects.filter(room=room).order_by("id"))
     assert [m.text for m in stored] == [f"m{n}" for n in range(40)]
     assert [m.pk for m in results] == [m.pk for m in stored]
+
+
+def published_texts(topic: str) -> list[tuple[int, str]]:
+    """(offset, text) of every event in a topic's history, oldest first."""
+    entries = redis_client.sync_shard(topic).xrange(redis_client.key(topic, "log"))
+    frames = [json.loads(fields[b"f"]) for _, fields in entries]
+    return [(frame["offset"], frame["data"]["text"]) for frame in frames]
+
+
+def test_a_batch_is_published_in_one_round_trip_in_insert_order(
+    make_user, monkeypatch
+):
+    alice = make_user("alice")
+    room = services.room_create(slug="ordered", owner=alice)
+    publishes: list[int] = []
+    publish_many = push.apublish_many
+
+    async def counting(events):  # type: ignore[no-untyped-def]
+        publishes.append(len(events))
+        return await publish_many(events)
+
+    monkeypatch.setattr(push, "apublish_many", counting)
+    posts = [(room.slug, principal(alice), f"m{n}") for n in range(25)]
+    results = post_all(MessageWriter(), posts)
+    assert publishes == [25]
+    assert published_texts(room.topic) == [(n + 1, f"m{n}") for n in range(25)]
+    assert [m.pk for m in results] == sorted(m.pk for m in results)
+
+
+def test_a_message_is_published_even_when_its_sender_stops_waiting(make_user):
+    alice = make_user("alice")
+    room = services.room_create(slug="left", owner=alice)
+    writer = MessageWriter()
+
+    async def post_and_leave() -> None:
+        waiting = asyncio.ensure_future(
+            writer.store(slug=room.slug, author=principal(alice), text="bye")
+        )
+        await asyncio.sleep(0)  # queued; the batch is being written
+        waiting.cancel()  # the socket closed
+        assert writer._writer is not None
+        await writer._writer
+        await database_sync_to_async(connections.close_all)()
+
+    asyncio.run(post_and_leave())
+    assert Message.objects.get(room=room).text == "bye"
+    assert published_texts(room.topic) == [(1, "bye")]
+
+
+def test_a_failed_publish_reaches_the_sender_and_keeps_the_row(
+    make_user, monkeypatch
+):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from realtime import script_batch
+
+    alice = make_user("alice")
+    room = services.room_create(slug="unheard", owner=alice)
+
+    async def redis_gone(client, calls):  # type: ignore[no-untyped-def]
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(script_batch, "run_pipelined", redis_gone)
+    (result,) = post_all(MessageWriter(), [(room.slug, principal(alice), "lost?")])
+    assert isinstance(result, RedisConnectionError)
+    assert Message.objects.get(room=room).text == "lost?"
 
 
 def test_a_refused_post_does_not_stop_the_rest_of_its_batch(make_user, batches):

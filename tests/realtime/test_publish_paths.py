@@ -87,6 +87,22 @@ def test_publish_to_unowned_topic_raises():
         push.publish("nobody.owns", "e", {})
 
 
+def test_publish_many_fails_only_the_events_that_cannot_be_sent():
+    name = topic()
+    events = [
+        (name, "e", {"n": 1}),
+        ("nobody.owns", "e", {}),
+        (name, "e", {"n": float("nan")}),
+        (name, "e", {"n": 2}),
+    ]
+    first, unowned, not_json, last = asyncio.run(push.apublish_many(events))
+    assert isinstance(first, push.Published) and first.offset == 1
+    assert isinstance(unowned, push.UnknownTopic)
+    assert isinstance(not_json, ValueError)
+    assert isinstance(last, push.Published) and last.offset == 2
+    assert last.epoch == first.epoch
+
+
 def test_management_command_publishes(server):
     name = topic()
     with server.client() as client:

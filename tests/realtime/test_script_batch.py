@@ -7,20 +7,19 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from realtime import redis_client, script_batch
-from realtime.script_batch import ScriptBatcher
 
 
 def test_concurrent_calls_share_pipelines_and_each_gets_its_result(monkeypatch):
     # A script this Redis has never seen: the first batch meets NOSCRIPT.
     script = f"-- {uuid.uuid4().hex}\nreturn tonumber(ARGV[1]) * 2"
     sends: list[int] = []
-    original = ScriptBatcher._send
+    original = script_batch._send
 
-    async def counting_send(self, batch):  # type: ignore[no-untyped-def]
-        sends.append(len(batch))
-        return await original(self, batch)
+    async def counting_send(client, calls):  # type: ignore[no-untyped-def]
+        sends.append(len(calls))
+        return await original(client, calls)
 
-    monkeypatch.setattr(ScriptBatcher, "_send", counting_send)
+    monkeypatch.setattr(script_batch, "_send", counting_send)
 
     async def scenario() -> list[int]:
         client = redis_client.async_client()
