@@ -70,9 +70,7 @@ def published_texts(topic: str) -> list[tuple[int, str]]:
     return [(frame["offset"], frame["data"]["text"]) for frame in frames]
 
 
-def test_a_batch_is_published_in_one_round_trip_in_insert_order(
-    make_user, monkeypatch
-):
+def test_a_batch_is_published_in_one_round_trip_in_insert_order(make_user, monkeypatch):
     alice = make_user("alice")
     room = services.room_create(slug="ordered", owner=alice)
     publishes: list[int] = []
@@ -110,9 +108,7 @@ def test_a_message_is_published_even_when_its_sender_stops_waiting(make_user):
     assert published_texts(room.topic) == [(1, "bye")]
 
 
-def test_a_failed_publish_reaches_the_sender_and_keeps_the_row(
-    make_user, monkeypatch
-):
+def test_a_failed_publish_reaches_the_sender_and_keeps_the_row(make_user, monkeypatch):
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     from realtime import script_batch
