@@ -178,7 +178,9 @@ class Suite:
         result.update(json.loads(output.decode().strip().splitlines()[-1]))
         return result
 
-    async def scenario(self, name: str, app: str, server: str, **load: Any) -> None:
+    async def scenario(
+        self, name: str, app: str, server: str, round_number: int = 0, **load: Any
+    ) -> None:
         if not self.wanted(name, app):
             return
         running = targets.start(app, server, free_port(), self.env_for(app))
@@ -187,7 +189,13 @@ class Suite:
             result = await self.load(running, "broadcast", **load)
         finally:
             running.stop()
-        row = {"scenario": name, "app": app, "server": server, **result}
+        row = {
+            "scenario": name,
+            "app": app,
+            "server": server,
+            "round": round_number,
+            **result,
+        }
         print(json.dumps(row), flush=True)
         self.results["runs"].append(row)
 
@@ -199,42 +207,54 @@ class Suite:
         """One short connection first, so imports and pools are not measured."""
         await self.load(running, "broadcast", publish_rate=None, events=1, clients=5)
 
+    async def comparisons(self, server: str, round_number: int) -> None:
+        """One round of the scenarios whose ratios have goals, on one server."""
+        a = self.args
+        for app in ("project", "tutorial", "bare"):
+            await self.scenario(
+                "fanout",
+                app,
+                server,
+                round_number,
+                publish_rate=None,
+                events=a.events,
+                clients=a.subscribers,
+            )
+        for app in ("project", "bare"):
+            await self.scenario(
+                "latency",
+                app,
+                server,
+                round_number,
+                publish_rate=10.0,
+                events=a.latency_events,
+                clients=a.subscribers,
+                latency=True,
+            )
+            await self.scenario(
+                "idle_memory",
+                app,
+                server,
+                round_number,
+                publish_rate=None,
+                events=0,
+                clients=a.idle_clients,
+                cookie=self.cookie,
+                hold=4.0,
+                memory=True,
+            )
+
     async def run(self) -> dict[str, Any]:
         a = self.args
         cookie = self.prepare_project()
         self.cookie = cookie
         try:
             for server in SERVERS:
-                for app in ("project", "tutorial", "bare"):
-                    await self.scenario(
-                        "fanout",
-                        app,
-                        server,
-                        publish_rate=None,
-                        events=a.events,
-                        clients=a.subscribers,
-                    )
-                for app in ("project", "bare"):
-                    await self.scenario(
-                        "latency",
-                        app,
-                        server,
-                        publish_rate=10.0,
-                        events=a.latency_events,
-                        clients=a.subscribers,
-                        latency=True,
-                    )
-                    await self.scenario(
-                        "idle_memory",
-                        app,
-                        server,
-                        publish_rate=None,
-                        events=0,
-                        clients=a.idle_clients,
-                        cookie=cookie,
-                        hold=4.0,
-                        memory=True,
-                    )
+                # Rounds alternate the apps, so a slow spell of this shared
+                # machine hits every app of a round; the report takes the
+                # median of the rounds' ratios.
+                for round_number in range(a.rounds):
+                    await self.comparisons(server, round_number)
                 # A logged-in browser's first connect: no token yet, so the
                 # session and user are read from the database.
                 await self.scenario(
@@ -320,6 +340,11 @@ def main() -> None:
         help="scenarios to run, e.g. fanout,latency or fanout:project",
     )
     parser.add_argument("--chat-rooms", type=int, help="rooms in the chat run")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="rounds of the compared scenarios (default 3; 1 with --smoke)",
+    )
     parser.add_argument("--out", default=str(ROOT / "var" / "bench"))
     args = parser.parse_args()
     sizes = dict(
@@ -347,6 +372,8 @@ def main() -> None:
         setattr(args, key, value)
     if args.chat_rooms:
         args.rooms = args.chat_rooms
+    if args.rounds is None:
+        args.rounds = 1 if args.smoke else 3
     results = asyncio.run(Suite(args).run())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
