@@ -249,7 +249,7 @@ class Suite:
         cookie = self.prepare_project()
         self.cookie = cookie
         try:
-            for server in SERVERS:
+            for server in a.servers:
                 # Rounds alternate the apps, so a slow spell of this shared
                 # machine hits every app of a round; the report takes the
                 # median of the rounds' ratios.
@@ -333,6 +333,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes")
     parser.add_argument("--production-server", default="uvicorn", choices=SERVERS)
+    parser.add_argument(
+        "--servers",
+        type=lambda text: text.split(","),
+        default=list(SERVERS),
+        help="servers of the compared scenarios, e.g. uvicorn (default: both)",
+    )
     parser.add_argument(
         "--only",
         type=lambda text: set(text.split(",")),
