@@ -6,12 +6,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from realtime import metrics
-from realtime.eager import start_eagerly
 
 logger = logging.getLogger(__name__)
-
-# The writer is running in the caller of put(), not as a task.
-_WRITING = object()
 
 
 class Outbox:
@@ -23,10 +19,8 @@ class Outbox:
     is being closed). The socket's send must apply backpressure (uvicorn does;
     realtime.daphne_compat makes daphne do it) or the queue never fills.
 
-    The writer starts in put() itself and usually finishes there, the socket
-    taking the frames at once; only a writer that has to wait becomes a task
-    (realtime/eager.py). Every idle socket has an outbox, so an idle one
-    holds no task (docs/performance.md).
+    The writer task exists only while there is something to write: every idle
+    socket has an outbox, so an idle one holds no task (docs/performance.md).
     """
 
     __slots__ = (
@@ -59,7 +53,7 @@ class Outbox:
         self._frames: list[str] = []
         self._overflowed = False
         self._closed = False
-        self._task: asyncio.Task[None] | object | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def put(self, frame: str) -> None:
         if self._closed:
@@ -78,12 +72,11 @@ class Outbox:
         self._count += 1
         self._chars += len(frame)
         if self._task is None:
-            self._task = _WRITING  # a put() from inside the send only queues
-            self._task = start_eagerly(self._write())
+            self._task = asyncio.get_running_loop().create_task(self._write())
 
     def close(self) -> None:
         self._closed = True
-        if isinstance(self._task, asyncio.Task):
+        if self._task is not None:
             self._task.cancel()
         self._frames = []
         self._count = self._chars = 0
