@@ -50,7 +50,10 @@ class MessageWriter:
                 )
             except Exception as exc:  # noqa: BLE001 - every waiter hears of it
                 results = [exc] * len(batch)
-            results = await _publish_stored(results)
+            try:
+                results = await _publish_stored(results)
+            except Exception as exc:  # noqa: BLE001 - no waiter may hang
+                results = [exc if isinstance(r, Message) else r for r in results]
             for (_, stored), result in zip(batch, results, strict=True):
                 if stored.done():  # the waiter was cancelled (socket closed)
                     continue

@@ -125,6 +125,32 @@ def test_a_failed_publish_reaches_the_sender_and_keeps_the_row(make_user, monkey
     assert Message.objects.get(room=room).text == "lost?"
 
 
+def test_an_unexpected_publish_error_reaches_every_stored_post(make_user, monkeypatch):
+    alice = make_user("alice")
+    room = services.room_create(slug="broken-publish", owner=alice)
+
+    async def broken(events):  # type: ignore[no-untyped-def]
+        raise RuntimeError("bug in publish")
+
+    monkeypatch.setattr(push, "apublish_many", broken)
+    writer = MessageWriter()
+    posts = [(room.slug, principal(alice), "kept"), ("no-room", principal(alice), "x")]
+
+    async def run():  # type: ignore[no-untyped-def]
+        stores = [writer.store(slug=s, author=a, text=t) for s, a, t in posts]
+        try:  # a waiter left hanging would fail here, not block the suite
+            return await asyncio.wait_for(
+                asyncio.gather(*stores, return_exceptions=True), timeout=10
+            )
+        finally:
+            await database_sync_to_async(connections.close_all)()
+
+    stored, refused = asyncio.run(run())
+    assert isinstance(stored, RuntimeError)
+    assert isinstance(refused, services.ChatRefused)
+    assert Message.objects.get(room=room).text == "kept"
+
+
 def test_a_refused_post_does_not_stop_the_rest_of_its_batch(make_user, batches):
     owner, outsider = make_user("owner"), make_user("outsider")
     public = services.room_create(slug="open", owner=owner)
