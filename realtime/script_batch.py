@@ -58,17 +58,13 @@ class ScriptBatcher:
             self._task = None
 
     async def _execute(self, batch: list[Call]) -> list[Any]:
+        calls = [(script, keys, args) for script, keys, args, _ in batch]
         try:
-            return await self._pipeline(batch)
+            return await run_pipelined(self._client, calls)
         except RedisConnectionError:
             # After a Redis restart the pool can hand out a dead connection,
             # which the failure discards; the scripts are idempotent.
-            return await self._pipeline(batch)
-
-    async def _pipeline(self, batch: list[Call]) -> list[Any]:
-        return await run_pipelined(
-            self._client, [(script, keys, args) for script, keys, args, _ in batch]
-        )
+            return await run_pipelined(self._client, calls)
 
 
 async def run_pipelined(
